@@ -1,0 +1,61 @@
+// Errors: stable codes, problem types, and the check that survives dual packages.
+
+export type { CoreErrorCode, KeelErrorOptions } from './errors.js';
+export {
+  codes,
+  isKeelError,
+  isStoreFailure,
+  KeelError,
+  KeelOptionError,
+  PROBLEM_TYPE_BASE,
+  StoreTimeoutError,
+  StoreUnavailableError,
+  slugOf,
+  UnexpectedScriptReplyError,
+} from './errors.js';
+export type {
+  KeelEvent,
+  KeelEventListener,
+  KeelEventMap,
+  KeelEventName,
+  KeelEvents,
+} from './events.js';
+// Events: the one hook features emit through.
+export { createEvents, toEvents } from './events.js';
+export type { FailurePolicy } from './failure-policy.js';
+// Failure policies shared by all features.
+export { FAILURE_POLICIES } from './failure-policy.js';
+export type { ProblemDetails } from './http/problem.js';
+export {
+  PROBLEM_CONTENT_TYPE,
+  problem,
+  problemFromError,
+  problemResponse,
+} from './http/problem.js';
+export type { IncomingHeaders, KeelRequest } from './http/request.js';
+// The HTTP model adapters fill and features decide on.
+export { canonicalQuery, headerValue } from './http/request.js';
+export type { CaptureResult, KeelResponse, ResponseHeaders } from './http/response.js';
+export { normalizeHeaders, pickHeaders } from './http/response.js';
+export type { Clock, ManualClock } from './memory/clock.js';
+// Memory-store building blocks.
+export { createManualClock, systemClock } from './memory/clock.js';
+export type { ExpiringMapOptions } from './memory/expiring-map.js';
+export { ExpiringMap } from './memory/expiring-map.js';
+export type { CircuitBreakerOptions, CircuitState } from './redis/circuit-breaker.js';
+export { CircuitBreaker } from './redis/circuit-breaker.js';
+export type { CreateRedisClientOptions, RedisClient } from './redis/client.js';
+// Redis plumbing: clients, scripts, keys, deadlines, circuit breaker.
+export { attachErrorListener, createRedisClient, isCluster } from './redis/client.js';
+export { withDeadline } from './redis/deadline.js';
+export type { Keyspace } from './redis/keys.js';
+export { createKeyspace, DEFAULT_PREFIX, hashKeyPart, validatePrefix } from './redis/keys.js';
+export type { LuaScript, ScriptArg, ScriptRunner } from './redis/scripts.js';
+export { createScriptRunner } from './redis/scripts.js';
+export type { StoreCaller, StoreCallerOptions } from './redis/store-call.js';
+export { createStoreCaller } from './redis/store-call.js';
+export type { Validator } from './validate.js';
+// Option validation and one-shot warnings.
+export { assertKnownOptions, describeValue, optionError, validatorFor } from './validate.js';
+export type { WarningSwitches, Warnings, WarningsOptions } from './warnings.js';
+export { createWarnings } from './warnings.js';

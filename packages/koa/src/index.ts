@@ -1,0 +1,4 @@
+// The pieces every Koa middleware of Keel shares: request translation, response capture.
+export { toKeelRequest } from './request.js';
+export type { CaptureOptions } from './response.js';
+export { captureResponse, sendResponse, setHeaders } from './response.js';
