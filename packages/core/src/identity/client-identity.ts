@@ -1,0 +1,199 @@
+/**
+ * Who is the client? One answer for every Keel feature (rate limiting keys by it), computed from
+ * the TCP peer and, when the peer is a trusted proxy, the proxy chain in `X-Forwarded-For` or
+ * RFC 7239 `Forwarded`.
+ *
+ * The walk follows Express's `trust proxy` (`proxy-addr`): start at the TCP peer, move outward
+ * through the header's entries right to left, and stop at the first address that is not
+ * trusted: that is the client. When every hop is trusted, the left-most address is the client.
+ *
+ * Where this deliberately differs from `proxy-addr`:
+ * - An entry that is not an address (malformed, `unknown`, an obfuscated `_id`, a `Forwarded`
+ *   element without `for`) stops the walk, and the answer is the hop that reported it (the
+ *   last address walked). `proxy-addr` would return the malformed text itself, which a client
+ *   can choose; the reporting hop is one the walk already reached, and never a string.
+ * - Entries may carry ports (`1.2.3.4:80`, `[2001:db8::1]:80`), which some proxies add.
+ * - IPv4 must be plain dotted decimal; `127.1` or `0x7f.0.0.1` is malformed, not 127.0.0.1.
+ * - IPv4-mapped IPv6 is unmapped and zone ids dropped, for the peer and every entry.
+ *
+ * A peer without an address (a Unix domain socket) counts as a hop for a hop count and for
+ * `true`, but never matches an address list; as in `proxy-addr`.
+ */
+import type { KeelEvents } from '../events.js';
+import type { IncomingHeaders, KeelRequest } from '../http/request.js';
+import { validatorFor } from '../validate.js';
+import { createWarnings, type WarningSwitches } from '../warnings.js';
+import { forwardedForChain } from './forwarded.js';
+import { formatIp, type IpAddress, parseIp } from './ip-address.js';
+import { checkIpv6Subnet, keyOfIp, UNKNOWN_CLIENT_KEY } from './ip-key.js';
+import { parseNodeAddress } from './node-address.js';
+import { type CompiledTrust, compileTrustProxy, type TrustProxy } from './trusted-proxies.js';
+import { xForwardedForChain } from './x-forwarded-for.js';
+
+/** Which request header carries the proxy chain. */
+export type ProxyHeader = 'x-forwarded-for' | 'forwarded' | 'both';
+
+export interface ClientIdentityOptions {
+  /**
+   * Which peers are trusted proxies, whose word about the client is believed:
+   * - `false`: none; the TCP peer is the client.
+   * - `true`: every hop; the left-most address wins. Any client can then pick its own address
+   *   with `X-Forwarded-For`, so this warns once (`trustAllProxies`).
+   * - `n >= 1`: the `n` nearest hops, the TCP peer being the first (`1`: one proxy in front).
+   * - IP addresses and CIDR ranges (`['10.0.0.0/8', '2001:db8::/32']`, or one comma-separated
+   *   string), plus the presets `'loopback'`, `'linklocal'` and `'uniquelocal'` (private
+   *   ranges), as Express's `trust proxy` knows them.
+   * @default false
+   */
+  trustProxy?: TrustProxy;
+  /**
+   * Which header carries the chain: `'x-forwarded-for'`, `'forwarded'` (RFC 7239), or
+   * `'both'`: `Forwarded` when the request has one, otherwise `X-Forwarded-For`. Choose
+   * `'both'` only if your trusted proxies write (or strip) `Forwarded`: otherwise a client can
+   * send its own `Forwarded` and it is preferred over the `X-Forwarded-For` the proxy wrote.
+   * @default 'x-forwarded-for'
+   */
+  proxyHeader?: ProxyHeader;
+  /**
+   * IPv6 prefix length (bits) that groups addresses into one client, since one IPv6 user
+   * usually holds a whole /56 or /64. 32–64, or 128 to key by the full address.
+   * IPv4 addresses are never grouped.
+   * @default 56
+   */
+  ipv6Subnet?: number;
+  /**
+   * Turn one-time warnings off by name (`trustAllProxies`, `untrustedProxyHeaders`,
+   * `noClientAddress`), or all with `false`.
+   * @default true
+   */
+  warnings?: WarningSwitches;
+  /** Where warnings are emitted as `keel.warning` events (they also go to `console.warn`). */
+  events?: KeelEvents;
+}
+
+/** The part of a request client identity reads. */
+export type ClientIdentityRequest = Pick<KeelRequest, 'headers' | 'remoteAddress'>;
+
+export interface ClientIdentity {
+  /**
+   * The client's address after walking the trusted proxy chain: a dotted quad or an RFC 5952
+   * IPv6 string (IPv4-mapped IPv6 unmapped, zone id dropped), or `undefined` when there is
+   * none (no TCP peer address and nothing trusted to say otherwise).
+   */
+  address(req: ClientIdentityRequest): string | undefined;
+  /**
+   * A stable key for the client (see {@link ipKey}): IPv4 as a dotted quad, IPv6 masked to
+   * `ipv6Subnet` as `2001:db8:ab00::/56`. When no address can be found, the fixed key
+   * {@link UNKNOWN_CLIENT_KEY} (`'unknown'`, shared by all such requests) and a one-time
+   * `noClientAddress` warning.
+   */
+  key(req: ClientIdentityRequest): string;
+}
+
+const KNOWN_OPTIONS = ['trustProxy', 'proxyHeader', 'ipv6Subnet', 'warnings', 'events'] as const;
+const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'both'] as const;
+
+/**
+ * Build the client identity for one configuration. Validates and compiles everything here, so
+ * the per-request work is one pass over the headers it needs. Throws a `KeelOptionError`
+ * (`clientIdentity.<option>`) for an invalid option.
+ */
+export function createClientIdentity(options: ClientIdentityOptions = {}): ClientIdentity {
+  const v = validatorFor('clientIdentity');
+  v.knownOptions(options, KNOWN_OPTIONS);
+  const trust = compileTrustProxy(options.trustProxy, v);
+  const proxyHeader = v.oneOf('proxyHeader', options.proxyHeader, PROXY_HEADERS, 'x-forwarded-for');
+  const ipv6Subnet = checkIpv6Subnet(v, options.ipv6Subnet);
+  const warnings = createWarnings({ switches: options.warnings, events: options.events });
+
+  if (trust.kind === 'all') {
+    warnings.warn(
+      'trustAllProxies',
+      "clientIdentity: trustProxy is true, so any client can spoof its address with X-Forwarded-For (or Forwarded); set trustProxy to your proxies' addresses or their hop count",
+    );
+  }
+  let checkUntrustedHeaders = trust.kind === 'none' && warnings.enabled('untrustedProxyHeaders');
+
+  const chain = (headers: IncomingHeaders, limit: number): (string | undefined)[] => {
+    if (proxyHeader !== 'x-forwarded-for') {
+      const forwarded = headerText(headers, 'forwarded');
+      if (forwarded !== undefined) {
+        const entries = forwardedForChain(forwarded, limit);
+        if (entries.length > 0 || proxyHeader === 'forwarded') return entries;
+      } else if (proxyHeader === 'forwarded') {
+        return [];
+      }
+    }
+    const xff = headerText(headers, 'x-forwarded-for');
+    return xff === undefined ? [] : xForwardedForChain(xff, limit);
+  };
+
+  const resolve = (req: ClientIdentityRequest): IpAddress | undefined => {
+    const peer = req.remoteAddress === undefined ? undefined : parseIp(req.remoteAddress);
+    switch (trust.kind) {
+      case 'none':
+        if (checkUntrustedHeaders && hasProxyHeader(req.headers)) {
+          checkUntrustedHeaders = false;
+          warnings.warn(
+            'untrustedProxyHeaders',
+            'clientIdentity: requests carry X-Forwarded-For or Forwarded, but trustProxy is false, so the TCP peer is taken as the client. Behind a proxy? Set trustProxy to its address or hop count, or every client behind it shares one limit',
+          );
+        }
+        return peer;
+      case 'list':
+        if (peer === undefined || !trust.matches(peer)) return peer;
+        return walk(peer, chain(req.headers, Number.POSITIVE_INFINITY), trust);
+      case 'hops':
+        // The peer is hop 1, so the client is entry n (1-based) of the chain, nearest first.
+        return walk(peer, chain(req.headers, trust.hops), trust);
+      case 'all':
+        return walk(peer, chain(req.headers, Number.POSITIVE_INFINITY), trust);
+    }
+  };
+
+  return {
+    address(req) {
+      const ip = resolve(req);
+      return ip === undefined ? undefined : formatIp(ip);
+    },
+    key(req) {
+      const ip = resolve(req);
+      if (ip !== undefined) return keyOfIp(ip, ipv6Subnet);
+      warnings.warn(
+        'noClientAddress',
+        `clientIdentity: a request has no client address (no TCP peer address, e.g. the socket already closed), so it is keyed as "${UNKNOWN_CLIENT_KEY}", shared with every other such request`,
+      );
+      return UNKNOWN_CLIENT_KEY;
+    },
+  };
+}
+
+/**
+ * Walk the chain (nearest first) from an already trusted peer. For a list, stop at the first
+ * entry outside it; for a hop count the chain is already cut to the right length; for `true`
+ * go to the end. A non-address entry stops the walk at the hop that reported it.
+ */
+function walk(
+  peer: IpAddress | undefined,
+  entries: readonly (string | undefined)[],
+  trust: CompiledTrust,
+): IpAddress | undefined {
+  let client = peer;
+  for (const entry of entries) {
+    const ip = entry === undefined ? undefined : parseNodeAddress(entry);
+    if (ip === undefined) return client;
+    client = ip;
+    if (trust.kind === 'list' && !trust.matches(ip)) return ip;
+  }
+  return client;
+}
+
+/** A header's text with repeated lines joined by commas (Node may hand them over as an array). */
+function headerText(headers: IncomingHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+function hasProxyHeader(headers: IncomingHeaders): boolean {
+  return headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined;
+}

@@ -1,0 +1,54 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { generate, scriptDirs } from '../../scripts/lua-codegen.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+function scriptsDir(files: Record<string, string>): string {
+  dir = mkdtempSync(join(tmpdir(), 'keel-lua-'));
+  const scripts = join(dir, 'scripts');
+  mkdirSync(scripts);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(scripts, name), text);
+  return scripts;
+}
+
+describe('Lua code generation', () => {
+  it('every committed generated.ts matches its .lua files', () => {
+    for (const scripts of scriptDirs(root)) {
+      expect(
+        readFileSync(join(scripts, 'generated.ts'), 'utf8'),
+        `${scripts} is stale: run pnpm gen:lua`,
+      ).toBe(generate(scripts));
+    }
+  });
+
+  it('emits one constant per script with its key count', () => {
+    const out = generate(
+      scriptsDir({
+        'lock-release-1.lua': '--[[ KEYS[1] lock ]]\nreturn redis.call("GET", KEYS[1])',
+      }),
+    );
+    expect(out).toContain('export const lockRelease: LuaScript = {');
+    expect(out).toContain("name: 'lock-release',");
+    expect(out).toContain('numberOfKeys: 1,');
+  });
+
+  it('refuses a file name whose key count disagrees with the script', () => {
+    expect(() =>
+      generate(scriptsDir({ 'x-do-1.lua': '--[[ ]]\nreturn {KEYS[1], KEYS[2]}' })),
+    ).toThrow(/file name says 1 keys, script uses KEYS\[2\]/);
+  });
+
+  it('requires the header comment', () => {
+    expect(() => generate(scriptsDir({ 'x-do-1.lua': 'return KEYS[1]' }))).toThrow(
+      /--\[\[ \]\] header/,
+    );
+  });
+});
