@@ -10,7 +10,6 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    reporters: process.env.CI ? ['default', 'json'] : ['default'],
-    outputFile: { json: './.vitest-report.json' },
+    reporters: ['default', './scripts/summary-reporter.ts'],
   },
 });

@@ -42,7 +42,10 @@ const expressHarness: Harness = (produce, maxBytes) => {
         res.set(produce.headers ?? {}).json(produce.value);
         return;
       case 'bytes':
-        res.set(produce.headers ?? {}).type(produce.type).send(produce.value);
+        res
+          .set(produce.headers ?? {})
+          .type(produce.type)
+          .send(produce.value);
         return;
       case 'text':
         res.type('text/plain').send(produce.value);
@@ -122,13 +125,22 @@ describe.each([
   it('captures binary bytes byte-identically', async () => {
     const bytes = randomBytes(5000);
     const { server, captured } = harness(
-      { kind: 'bytes', status: 200, value: bytes, type: 'image/png', headers: { 'Content-Encoding': 'x-opaque' } },
+      {
+        kind: 'bytes',
+        status: 200,
+        value: bytes,
+        type: 'image/png',
+        headers: { 'Content-Encoding': 'x-opaque' },
+      },
       10_000,
     );
-    await request(server).get('/').buffer(true).parse((res, cb) => {
-      res.on('data', () => {});
-      res.on('end', () => cb(null, null));
-    });
+    await request(server)
+      .get('/')
+      .buffer(true)
+      .parse((res, cb) => {
+        res.on('data', () => {});
+        res.on('end', () => cb(null, null));
+      });
     const response = complete(await captured);
     expect(Buffer.compare(Buffer.from(response.body), bytes)).toBe(0);
     expect(response.headers['content-encoding']).toBe('x-opaque');
@@ -136,14 +148,20 @@ describe.each([
 
   it('captures a streamed body as it flows to the client', async () => {
     const chunks = [Buffer.from('alpha,'), Buffer.from('beta,'), Buffer.from('gamma')];
-    const { server, captured } = harness({ kind: 'stream', status: 200, chunks, type: 'text/csv' }, 1024);
+    const { server, captured } = harness(
+      { kind: 'stream', status: 200, chunks, type: 'text/csv' },
+      1024,
+    );
     const res = await request(server).get('/').expect(200);
     expect(res.text).toBe('alpha,beta,gamma');
     expect(Buffer.from(complete(await captured).body).toString()).toBe('alpha,beta,gamma');
   });
 
   it('reports a body over maxBytes as too large, while the client still gets all of it', async () => {
-    const { server, captured } = harness({ kind: 'text', status: 200, value: 'x'.repeat(2000) }, 100);
+    const { server, captured } = harness(
+      { kind: 'text', status: 200, value: 'x'.repeat(2000) },
+      100,
+    );
     const res = await request(server).get('/').expect(200);
     expect(res.text).toHaveLength(2000);
     const result = await captured;
