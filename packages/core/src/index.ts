@@ -37,6 +37,19 @@ export type { IncomingHeaders, KeelRequest } from './http/request.js';
 export { canonicalQuery, headerValue } from './http/request.js';
 export type { CaptureResult, KeelResponse, ResponseHeaders } from './http/response.js';
 export { normalizeHeaders, pickHeaders } from './http/response.js';
+// Client identity: trusted proxies, X-Forwarded-For / Forwarded, IPv6 grouping.
+export {
+  type ClientIdentity,
+  type ClientIdentityOptions,
+  type ClientIdentityRequest,
+  createClientIdentity,
+  DEFAULT_IPV6_SUBNET,
+  ipKey,
+  type ProxyHeader,
+  type TrustProxy,
+  type TrustProxyPreset,
+  UNKNOWN_CLIENT_KEY,
+} from './identity/index.js';
 export type { Clock, ManualClock } from './memory/clock.js';
 // Memory-store building blocks.
 export { createManualClock, systemClock } from './memory/clock.js';

@@ -161,7 +161,7 @@ export function createClientIdentity(options: ClientIdentityOptions = {}): Clien
       if (ip !== undefined) return keyOfIp(ip, ipv6Subnet);
       warnings.warn(
         'noClientAddress',
-        `clientIdentity: a request has no client address (no TCP peer address, e.g. the socket already closed), so it is keyed as "${UNKNOWN_CLIENT_KEY}", shared with every other such request`,
+        `clientIdentity: a request has no client address (no usable TCP peer address, as on a Unix socket or a socket already closed, and no trusted proxy naming one), so it is keyed as "${UNKNOWN_CLIENT_KEY}", shared with every other such request`,
       );
       return UNKNOWN_CLIENT_KEY;
     },

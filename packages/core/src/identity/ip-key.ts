@@ -6,7 +6,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { type Validator, validatorFor } from '../validate.js';
-import { type IpAddress, parseIp } from './ip-address.js';
+import { formatIp, formatIpv6, type IpAddress, parseIp } from './ip-address.js';
 
 /** The key of a request whose client address cannot be determined at all. */
 export const UNKNOWN_CLIENT_KEY = 'unknown';
@@ -54,11 +54,11 @@ export function checkIpv6Subnet(v: Validator, value: unknown): number {
 
 /** {@link ipKey} for an address that is already parsed (and unmapped). */
 export function keyOfIp(ip: IpAddress, ipv6Subnet: number): string {
-  if (ip instanceof ipaddr.IPv4 || ipv6Subnet === 128) return ip.toString();
+  if (ip instanceof ipaddr.IPv4 || ipv6Subnet === 128) return formatIp(ip);
   const parts = ip.parts.slice();
   for (let i = 0; i < 8; i++) {
     const keep = Math.min(Math.max(ipv6Subnet - i * 16, 0), 16);
     parts[i] = parts[i]! & ((0xffff << (16 - keep)) & 0xffff);
   }
-  return `${new ipaddr.IPv6(parts).toString()}/${ipv6Subnet}`;
+  return `${formatIpv6(parts)}/${ipv6Subnet}`;
 }

@@ -8,11 +8,21 @@
  */
 import type { RedisClient } from './client.js';
 
-/** A script as `scripts/gen-lua.ts` generates it from `src/scripts/<name>-<keys>.lua`. */
+/**
+ * A script as `scripts/gen-lua.ts` generates it from `src/scripts/<name>-<keys>.lua`, or from
+ * `src/scripts/<name>-n.lua` for a script that takes a variable number of keys.
+ */
 export interface LuaScript {
   /** Kebab-case name without the key count, e.g. `gcra-consume`. */
   readonly name: string;
+  /**
+   * Keys the script takes. For a variadic script (`variadicKeys: true`), the fewest it takes:
+   * each call then declares its own key count (`EVALSHA sha <keys.length> …`), so every key is
+   * still in `KEYS` and Cluster routing still sees them all.
+   */
   readonly numberOfKeys: number;
+  /** True for a `<name>-n.lua` script, whose key count is given per call. @default false */
+  readonly variadicKeys?: boolean;
   readonly lua: string;
 }
 
@@ -54,7 +64,13 @@ export function createScriptRunner(
       defined.set(client, names);
     }
     if (!names.has(name)) {
-      client.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+      // Without `numberOfKeys`, ioredis takes the key count as the first argument of each call.
+      client.defineCommand(
+        name,
+        script.variadicKeys
+          ? { lua: script.lua }
+          : { numberOfKeys: script.numberOfKeys, lua: script.lua },
+      );
       names.add(name);
     }
     const method = (client as unknown as Record<string, ScriptCommand>)[
@@ -64,9 +80,24 @@ export function createScriptRunner(
     return method.bind(client);
   }
 
+  const call = (
+    buffer: boolean,
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly ScriptArg[],
+  ) => {
+    if (!script.variadicKeys) return command(script, buffer)(...keys, ...args);
+    if (keys.length < script.numberOfKeys) {
+      throw new Error(
+        `script ${script.name} takes at least ${script.numberOfKeys} keys, got ${keys.length}`,
+      );
+    }
+    return command(script, buffer)(keys.length, ...keys, ...args);
+  };
+
   return {
     commandName,
-    run: (script, keys, args) => command(script, false)(...keys, ...args),
-    runBuffer: (script, keys, args) => command(script, true)(...keys, ...args),
+    run: (script, keys, args) => call(false, script, keys, args),
+    runBuffer: (script, keys, args) => call(true, script, keys, args),
   };
 }
