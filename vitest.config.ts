@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // 3-master cluster) once per run; each test isolates itself with its own key prefix.
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['./test/support/global-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
