@@ -33,6 +33,9 @@ export interface TestRedisOptions extends RedisOptions {
 export function createTestRedis(opts: TestRedisOptions = {}): Redis {
   const { url = redisUrl(), ...options } = opts;
   const client = new Redis(url, options);
+  // Tests that provoke connection errors assert on command results; without a listener ioredis
+  // would also print every one as an "Unhandled error event".
+  client.on('error', () => {});
   closeWhenDone(client);
   return client;
 }
@@ -43,6 +46,7 @@ export function createTestRedis(opts: TestRedisOptions = {}): Redis {
  */
 export async function createTestCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const cluster = new Cluster(clusterNodes(), { ...opts, redisOptions: { ...opts.redisOptions } });
+  cluster.on('error', () => {});
   closeWhenDone(cluster);
   if (!opts.lazyConnect) await untilReady(cluster);
   return cluster;

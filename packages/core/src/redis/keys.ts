@@ -36,10 +36,7 @@ export function validatePrefix(prefix: unknown, option = 'prefix'): string {
 export interface Keyspace {
   /** The full prefix of this feature's keys, e.g. `keel:rl:`. */
   readonly prefix: string;
-  /**
-   * The key for `parts` under the hash tag of `id`. `id` is hashed unless `trusted` (Keel's own
-   * identifiers, already hashed or validated).
-   */
+  /** The key for `parts` under the hash tag of `id`; `id` is always hashed (see `hashKeyPart`). */
   key(id: string, ...parts: string[]): string;
   /** The hash tag `{…}` used for `id`, for building sibling keys. */
   tag(id: string): string;
