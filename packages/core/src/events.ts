@@ -25,7 +25,8 @@ export interface KeelEventMap {
 
 export type KeelEventName = keyof KeelEventMap;
 
-export interface KeelEvent<N extends KeelEventName = KeelEventName> {
+/** One emitted event of name `N`. */
+export interface KeelEventOf<N extends KeelEventName> {
   name: N;
   attributes: KeelEventMap[N];
   /** Latency of the store call this event reports, in milliseconds, when there is one. */
@@ -35,6 +36,12 @@ export interface KeelEvent<N extends KeelEventName = KeelEventName> {
   /** Wall-clock time of emission (ms since epoch), for logs only. */
   time: number;
 }
+
+/**
+ * Any event: a union discriminated by `name`, so `if (event.name === 'lock.lost')` narrows
+ * `event.attributes` to that event's attributes.
+ */
+export type KeelEvent = { [N in KeelEventName]: KeelEventOf<N> }[KeelEventName];
 
 export type KeelEventListener = (event: KeelEvent) => void;
 

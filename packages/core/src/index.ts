@@ -18,6 +18,7 @@ export type {
   KeelEventListener,
   KeelEventMap,
   KeelEventName,
+  KeelEventOf,
   KeelEvents,
 } from './events.js';
 // Events: the one hook features emit through.

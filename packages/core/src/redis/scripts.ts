@@ -55,8 +55,12 @@ export function createScriptRunner(
   version: string,
 ): ScriptRunner {
   const commandName = (script: LuaScript) => `${namespace}:${script.name}:${version}`;
+  // Bound ioredis methods by script, so the hot path is one Map lookup.
+  const bound = new Map<LuaScript, { plain: ScriptCommand; buffer: ScriptCommand }>();
 
   function command(script: LuaScript, buffer: boolean): ScriptCommand {
+    const known = bound.get(script);
+    if (known) return buffer ? known.buffer : known.plain;
     const name = commandName(script);
     let names = defined.get(client);
     if (!names) {
@@ -73,11 +77,15 @@ export function createScriptRunner(
       );
       names.add(name);
     }
-    const method = (client as unknown as Record<string, ScriptCommand>)[
-      buffer ? `${name}Buffer` : name
-    ];
-    if (typeof method !== 'function') throw new Error(`ioredis did not define command ${name}`);
-    return method.bind(client);
+    const methods = client as unknown as Record<string, ScriptCommand>;
+    const plain = methods[name];
+    const binary = methods[`${name}Buffer`];
+    if (typeof plain !== 'function' || typeof binary !== 'function') {
+      throw new Error(`ioredis did not define command ${name}`);
+    }
+    const entry = { plain: plain.bind(client), buffer: binary.bind(client) };
+    bound.set(script, entry);
+    return buffer ? entry.buffer : entry.plain;
   }
 
   const call = (

@@ -47,15 +47,17 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
     if (breaker && !breaker.tryPass()) {
       throw new StoreUnavailableError(operation, 'circuit open after repeated store failures');
     }
-    const started = performance.now();
+    const started = events?.active ? performance.now() : 0;
     try {
       const result = await withDeadline(call(), deadlineMs, operation);
       breaker?.success();
-      events?.emit(
-        'store.call',
-        { feature, operation, outcome: 'ok' },
-        { durationMs: performance.now() - started },
-      );
+      if (events?.active) {
+        events.emit(
+          'store.call',
+          { feature, operation, outcome: 'ok' },
+          { durationMs: performance.now() - started },
+        );
+      }
       return result;
     } catch (error) {
       const timeout = error instanceof StoreTimeoutError;
