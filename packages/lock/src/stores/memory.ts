@@ -1,0 +1,100 @@
+/**
+ * The in-memory lock store: the same statuses and semantics as the Lua scripts, for
+ * single-process apps and tests. Bounded (`maxLocks`), no timers, expiry on an injectable
+ * monotonic clock.
+ *
+ * Fencing tokens come from one counter for the whole store rather than one per resource: they
+ * are still strictly increasing per resource, and the store needs no per-resource state that
+ * outlives a lock (a per-resource counter could never be dropped without restarting a
+ * resource's tokens at 1).
+ */
+import { ExpiringMap, StoreUnavailableError, validatorFor } from '@keel/core';
+import { type AcquireReply, type HoldStatus, ScriptStatus } from '../status.js';
+import type { LockStore, MemoryLockStoreOptions } from '../types.js';
+
+interface Held {
+  token: string;
+  fence: number;
+}
+
+/** The in-memory {@link LockStore}; create one with {@link createMemoryLockStore}. */
+export class MemoryLockStore implements LockStore {
+  readonly name = 'memory';
+  /** Most locks held at once. @default 10_000 */
+  readonly maxLocks: number;
+  readonly #clock: () => number;
+  readonly #locks: ExpiringMap<string, Held>;
+  #fence = 0;
+
+  constructor(options: MemoryLockStoreOptions = {}) {
+    const v = validatorFor('createMemoryLockStore');
+    v.knownOptions(options, ['maxLocks', 'clock']);
+    this.maxLocks = v.positiveInteger('maxLocks', options.maxLocks, 10_000);
+    this.#clock = v.func<() => number>('clock', options.clock, () => performance.now());
+    // A live lock is never evicted to make room: that would hand it to a second owner.
+    this.#locks = new ExpiringMap({
+      maxEntries: this.maxLocks,
+      evictLive: false,
+      clock: this.#clock,
+    });
+  }
+
+  /** Locks currently held (expired ones met on the way are dropped). */
+  get size(): number {
+    let live = 0;
+    for (const _ of this.#locks.entries()) live++;
+    return live;
+  }
+
+  async acquire(resource: string, token: string, ttlMs: number): Promise<AcquireReply> {
+    const now = this.#clock();
+    const held = this.#locks.entry(resource);
+    if (held?.value.token === token) {
+      this.#locks.expire(resource, now + ttlMs);
+      return { status: ScriptStatus.ALREADY_OURS, fence: held.value.fence, ttlMs };
+    }
+    if (held) {
+      return { status: ScriptStatus.BUSY, fence: 0, ttlMs: Math.ceil(held.expiresAt - now) };
+    }
+    const fence = this.#fence + 1;
+    if (!this.#locks.set(resource, { token, fence }, now + ttlMs)) {
+      throw new StoreUnavailableError(
+        'lock.acquire',
+        `the memory lock table is full (maxLocks ${this.maxLocks} live locks)`,
+      );
+    }
+    this.#fence = fence;
+    return { status: ScriptStatus.OK, fence, ttlMs };
+  }
+
+  async extend(resource: string, token: string, ttlMs: number): Promise<HoldStatus> {
+    const status = this.#holdStatus(resource, token);
+    if (status === ScriptStatus.OK) this.#locks.expire(resource, this.#clock() + ttlMs);
+    return status;
+  }
+
+  async release(resource: string, token: string): Promise<HoldStatus> {
+    const status = this.#holdStatus(resource, token);
+    if (status === ScriptStatus.OK) this.#locks.delete(resource);
+    return status;
+  }
+
+  async raiseFence(_resource: string, fence: number): Promise<number> {
+    if (fence > this.#fence) this.#fence = fence;
+    return this.#fence;
+  }
+
+  #holdStatus(resource: string, token: string): HoldStatus {
+    const held = this.#locks.get(resource);
+    if (!held) return ScriptStatus.ABSENT;
+    return held.token === token ? ScriptStatus.OK : ScriptStatus.OTHER_OWNER;
+  }
+}
+
+/**
+ * An in-memory lock store to share between several `createLock({ memory: store })` calls of one
+ * process (each `memory: true` gets a private one).
+ */
+export function createMemoryLockStore(options: MemoryLockStoreOptions = {}): MemoryLockStore {
+  return new MemoryLockStore(options);
+}

@@ -1,0 +1,136 @@
+/**
+ * Redlock over three independent redis-server processes owned by this file: node failures,
+ * partial locks, fencing tokens across a node that restarted without its data, a hung node.
+ */
+import { createEvents, createKeyspace, createRedisClient } from '@keel/core';
+import type { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type FaultProxy,
+  type RedisServerGroup,
+  startFaultProxy,
+  startRedisServers,
+  testPrefix,
+} from '../../../../test/support/index.js';
+import { createLock, LockQuorumError } from '../../src/index.js';
+import { ready } from './support.js';
+
+let group: RedisServerGroup | undefined;
+let clients: Redis[] = [];
+let proxy: FaultProxy | undefined;
+afterEach(async () => {
+  proxy?.resetAll();
+  for (const client of clients) client.disconnect();
+  await proxy?.close();
+  await group?.stop();
+  group = undefined;
+  proxy = undefined;
+  clients = [];
+});
+
+function connect(url: string): Redis {
+  const client = createRedisClient({
+    url,
+    maxReconnectDelayMs: 20,
+    events: createEvents(() => {}), // killed nodes are the point: keep their errors quiet
+  }) as Redis;
+  clients.push(client);
+  return client;
+}
+
+async function threeNodes(): Promise<Redis[]> {
+  group = await startRedisServers(3);
+  const nodes = group.urls.map(connect);
+  await Promise.all(nodes.map(ready));
+  return nodes;
+}
+
+describe('Redlock over 3 nodes', () => {
+  it('keeps working with one node killed', async () => {
+    const nodes = await threeNodes();
+    const prefix = testPrefix();
+    const locks = createLock({ clients: nodes, prefix, deadlineMs: 200 });
+    await group!.servers[0]!.kill();
+    const lock = await locks.acquire('report', { ttlMs: 5_000 });
+    expect(lock.isHeld()).toBe(true);
+    expect(await locks.tryAcquire('report')).toBeUndefined();
+    await lock.extend(5_000);
+    expect(await lock.release()).toBe(true);
+    expect(await locks.tryAcquire('report')).toBeDefined();
+  });
+
+  it('with two nodes killed, fails within its time budget and leaves no partial lock', async () => {
+    const nodes = await threeNodes();
+    const prefix = testPrefix();
+    const deadlineMs = 200;
+    const locks = createLock({ clients: nodes, prefix, deadlineMs });
+    await Promise.all([group!.servers[0]!.kill(), group!.servers[1]!.kill()]);
+    const attempts = 3;
+    const delayMs = 20;
+    const started = performance.now();
+    const error = await locks
+      .acquire('report', { retry: { attempts, delayMs, jitterMs: 0 } })
+      .catch((e: unknown) => e);
+    const elapsed = performance.now() - started;
+    expect(error).toBeInstanceOf(LockQuorumError);
+    expect((error as LockQuorumError).tally).toEqual({
+      quorum: 2,
+      nodes: 3,
+      granted: 1,
+      busy: 0,
+      failed: 2,
+    });
+    // Budget: every attempt waits at most one deadline, plus one for releasing, plus the pauses.
+    expect(elapsed).toBeLessThan(attempts * 2 * deadlineMs + (attempts - 1) * delayMs + 500);
+    const owner = createKeyspace(prefix, 'lock').key('report', 'owner');
+    expect(await nodes[2]!.exists(owner)).toBe(0);
+  });
+
+  it('fencing tokens keep increasing across a node that restarted without its data', async () => {
+    const nodes = await threeNodes();
+    const prefix = testPrefix();
+    const fenceKey = createKeyspace(prefix, 'lock').key('ledger', 'fence');
+    const locks = createLock({ clients: nodes, prefix, deadlineMs: 300 });
+    // Token 100 was issued by a quorum {0, 1}; node 2 missed it.
+    await nodes[0]!.set(fenceKey, 100);
+    await nodes[1]!.set(fenceKey, 100);
+
+    // Node 0 is down: the quorum is {1, 2}, whose counters disagree (101 vs 1).
+    await group!.servers[0]!.kill();
+    const first = await locks.acquire('ledger');
+    expect(first.fencingToken).toBe(101);
+    expect(await nodes[2]!.get(fenceKey)).toBe('101'); // brought level before it was handed out
+    await first.release();
+
+    // Node 0 comes back empty (no persistence) and node 1 goes down: the quorum is {0, 2}.
+    await group!.servers[0]!.restart();
+    await ready(nodes[0]!);
+    expect(await nodes[0]!.get(fenceKey)).toBeNull();
+    await group!.servers[1]!.kill();
+    const second = await locks.acquire('ledger');
+    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    await second.release();
+  });
+
+  it('a hung node does not slow acquisition: the quorum decides without it', async () => {
+    group = await startRedisServers(3);
+    const hung = group.servers[2]!;
+    proxy = await startFaultProxy({ host: hung.host, port: hung.port });
+    const nodes = [connect(group.urls[0]!), connect(group.urls[1]!), connect(proxy.url)];
+    await Promise.all(nodes.map(ready));
+    const deadlineMs = 600;
+    const locks = createLock({ clients: nodes, prefix: testPrefix(), deadlineMs, breaker: false });
+    await (await locks.acquire('warm-up')).release();
+    proxy.blackhole();
+    let started = performance.now();
+    const lock = await locks.acquire('fast');
+    expect(performance.now() - started).toBeLessThan(deadlineMs / 2);
+    started = performance.now();
+    await lock.extend();
+    expect(performance.now() - started).toBeLessThan(deadlineMs / 2);
+    // Release is sent to every node and answered once a quorum confirmed it.
+    started = performance.now();
+    expect(await lock.release()).toBe(true);
+    expect(performance.now() - started).toBeLessThan(deadlineMs / 2);
+  });
+});
