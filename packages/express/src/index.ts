@@ -2,3 +2,7 @@
 export { toKeelRequest } from './request.js';
 export type { CaptureOptions } from './response.js';
 export { captureResponse, sendResponse, setHeaders } from './response.js';
+
+// Idempotency-Key handling (@keel/idempotency).
+export type { ExpressIdempotencyOptions } from './idempotency.js';
+export { idempotency } from './idempotency.js';

@@ -20,6 +20,12 @@ function toBuffer(chunk: Chunk, encoding: unknown): Buffer {
 export interface CaptureOptions {
   /** Largest body kept, in bytes; larger bodies are still sent, but reported as too large. */
   maxBytes: number;
+  /**
+   * Called with the captured result when the handler ends the response, before the last bytes
+   * go out; the end waits for it (a rejection is ignored). Idempotency stores the response here,
+   * so a client never holds a response whose record is not yet completed.
+   */
+  beforeEnd?: (result: CaptureResult) => unknown;
 }
 
 /** Start capturing `res`; resolves once the response has finished or the connection closed. */
@@ -39,23 +45,33 @@ export function captureResponse(res: Response, options: CaptureOptions): Promise
     keep(chunk, rest[0]);
     return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
   } as Response['write'];
+  const current = (): CaptureResult => {
+    const headers = normalizeHeaders(res.getHeaders());
+    return bytes > options.maxBytes
+      ? { kind: 'too-large', status: res.statusCode, headers, bytes }
+      : {
+          kind: 'complete',
+          response: { status: res.statusCode, headers, body: Buffer.concat(chunks, bytes) },
+        };
+  };
+  let ending = false;
   res.end = function captureEnd(this: Response, chunk?: Chunk | WriteCallback, ...rest: unknown[]) {
     if (typeof chunk !== 'function') keep(chunk, rest[0]);
-    return (end as (...args: unknown[]) => Response).call(this, chunk, ...rest);
+    const send = () => (end as (...args: unknown[]) => Response).call(this, chunk, ...rest);
+    const beforeEnd = options.beforeEnd;
+    if (!beforeEnd || ending) return send();
+    ending = true;
+    const result = current();
+    Promise.resolve()
+      .then(() => beforeEnd(result))
+      .then(send, send);
+    return this;
   } as Response['end'];
 
   return new Promise((resolve) => {
     const finish = () => {
       cleanup();
-      const headers = normalizeHeaders(res.getHeaders());
-      if (bytes > options.maxBytes) {
-        resolve({ kind: 'too-large', status: res.statusCode, headers, bytes });
-      } else {
-        resolve({
-          kind: 'complete',
-          response: { status: res.statusCode, headers, body: Buffer.concat(chunks, bytes) },
-        });
-      }
+      resolve(current());
     };
     const close = () => {
       cleanup();

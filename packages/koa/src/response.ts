@@ -13,23 +13,46 @@ import type { Context } from 'koa';
 export interface CaptureOptions {
   /** Largest body kept, in bytes; larger bodies are still sent, but reported as too large. */
   maxBytes: number;
+  /**
+   * Called with the captured result before the response is finished: for a Buffer, string or
+   * JSON body the returned promise resolves only after it; for a stream, the stream's end is held
+   * back until it settles (a rejection is ignored). Idempotency stores the response here, so a
+   * client never holds a response whose record is not yet completed.
+   */
+  beforeEnd?: (result: CaptureResult) => unknown;
 }
 
 export function captureResponse(ctx: Context, options: CaptureOptions): Promise<CaptureResult> {
   const body: unknown = ctx.body;
-  const result = (bytes: Buffer): CaptureResult => {
+  const result = (bytes: Buffer): Promise<CaptureResult> => {
     const headers = normalizeHeaders(ctx.response.headers);
-    if (bytes.length > options.maxBytes) {
-      return { kind: 'too-large', status: ctx.status, headers, bytes: bytes.length };
-    }
-    return { kind: 'complete', response: { status: ctx.status, headers, body: bytes } };
+    const captured: CaptureResult =
+      bytes.length > options.maxBytes
+        ? { kind: 'too-large', status: ctx.status, headers, bytes: bytes.length }
+        : { kind: 'complete', response: { status: ctx.status, headers, body: bytes } };
+    return settleBeforeEnd(options, captured);
   };
-  if (body === null || body === undefined) return Promise.resolve(result(Buffer.alloc(0)));
-  if (Buffer.isBuffer(body)) return Promise.resolve(result(body));
-  if (typeof body === 'string') return Promise.resolve(result(Buffer.from(body)));
+  if (body === null || body === undefined) return result(Buffer.alloc(0));
+  if (Buffer.isBuffer(body)) return result(body);
+  if (typeof body === 'string') return result(Buffer.from(body));
   if (body instanceof Readable) return captureStream(ctx, body, options);
   // Koa sends any other value as JSON (koa/lib/application.js `respond`).
-  return Promise.resolve(result(Buffer.from(JSON.stringify(body))));
+  return result(Buffer.from(JSON.stringify(body)));
+}
+
+/** Run `beforeEnd` (if any), then hand back the result; a rejection is ignored. */
+async function settleBeforeEnd(
+  options: CaptureOptions,
+  captured: CaptureResult,
+): Promise<CaptureResult> {
+  if (options.beforeEnd) {
+    try {
+      await options.beforeEnd(captured);
+    } catch {
+      // The response goes out regardless; the hook reports its own failures.
+    }
+  }
+  return captured;
 }
 
 function captureStream(
@@ -39,12 +62,25 @@ function captureStream(
 ): Promise<CaptureResult> {
   const chunks: Buffer[] = [];
   let bytes = 0;
+  const current = (): CaptureResult => {
+    const headers = normalizeHeaders(ctx.response.headers);
+    return bytes > options.maxBytes
+      ? { kind: 'too-large', status: ctx.status, headers, bytes }
+      : {
+          kind: 'complete',
+          response: { status: ctx.status, headers, body: Buffer.concat(chunks, bytes) },
+        };
+  };
   const tee = new Transform({
     transform(chunk: Buffer | string, _encoding, callback) {
       const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       bytes += buffer.length;
       if (bytes <= options.maxBytes) chunks.push(buffer);
       callback(null, buffer);
+    },
+    // The source ended: hold the end of the response until beforeEnd has settled.
+    flush(callback) {
+      void settleBeforeEnd(options, current()).then(() => callback());
     },
   });
   return new Promise((resolve) => {
@@ -55,17 +91,7 @@ function captureStream(
     ctx.body = source.pipe(tee);
     if (type) ctx.type = type;
     if (length) ctx.length = Number(length);
-    tee.on('end', () => {
-      const headers = normalizeHeaders(ctx.response.headers);
-      resolve(
-        bytes > options.maxBytes
-          ? { kind: 'too-large', status: ctx.status, headers, bytes }
-          : {
-              kind: 'complete',
-              response: { status: ctx.status, headers, body: Buffer.concat(chunks, bytes) },
-            },
-      );
-    });
+    tee.on('end', () => resolve(current()));
     tee.on('close', () => {
       if (!tee.readableEnded) resolve({ kind: 'aborted', status: ctx.status });
     });

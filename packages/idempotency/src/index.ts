@@ -1,0 +1,47 @@
+// The engine the Express and Koa adapters call, and its options.
+export type {
+  Idempotency,
+  IdempotencyClaim,
+  IdempotencyDecision,
+  IdempotencyOptions,
+  IdempotencyResponseReason,
+  StatusClass,
+} from './engine.js';
+export { createIdempotency, DEFAULT_REPLAY_HEADERS } from './engine.js';
+// Errors: stable codes and problem types of every rejection.
+export type { IdempotencyErrorCode } from './errors.js';
+export {
+  codes,
+  IdempotencyKeyInvalidError,
+  IdempotencyKeyMissingError,
+  IdempotencyKeyReusedError,
+  IdempotencyRequestInFlightError,
+  IdempotencyResponseNotStoredError,
+  IdempotencyScopeError,
+} from './errors.js';
+
+// Events (augments @keel/core's KeelEventMap).
+import './events.js';
+
+// Fingerprints and the Idempotency-Key header, for custom setups and tests.
+export type { BodyForm } from './fingerprint.js';
+export { bodyForFingerprint, canonicalJson, defaultFingerprint } from './fingerprint.js';
+export type { KeyRules, ParsedKey } from './key-header.js';
+export { parseIdempotencyKey } from './key-header.js';
+// Script statuses (shared by both stores).
+export { FenceCode, ScriptStatus } from './status.js';
+// Stores.
+export type { MemoryIdempotencyStoreOptions } from './stores/memory.js';
+export { createMemoryIdempotencyStore } from './stores/memory.js';
+export type { RedisIdempotencyStoreOptions } from './stores/redis.js';
+export { createRedisIdempotencyStore } from './stores/redis.js';
+export type {
+  AcquireOutcome,
+  AcquireRequest,
+  Completion,
+  FenceReason,
+  IdempotencyStore,
+  StoredResponse,
+  TransitionOutcome,
+} from './types.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,172 @@
+/**
+ * The in-process store: the embedded default, for one process (tests, development, a single
+ * instance). Each method is one synchronous step on a bounded {@link ExpiringMap}, and replies
+ * with the same status tuples as the Lua scripts, decoded by the same functions, so both stores
+ * decide identically (the conformance suite checks it).
+ */
+import {
+  type Clock,
+  codes as coreCodes,
+  ExpiringMap,
+  KeelError,
+  systemClock,
+  validatorFor,
+} from '@keel/core';
+import { decodeAcquire, decodeTransition, FenceCode, ScriptStatus } from '../status.js';
+import type {
+  AcquireOutcome,
+  AcquireRequest,
+  Completion,
+  IdempotencyStore,
+  TransitionOutcome,
+} from '../types.js';
+
+export interface MemoryIdempotencyStoreOptions {
+  /** Most records kept; past it the least recently used one is evicted. @default 10_000 */
+  maxEntries?: number;
+  /**
+   * Most bytes of stored responses (bodies and headers, plus ~200 bytes per record) kept; at
+   * least 4096. @default 67_108_864 (64 MiB)
+   */
+  maxBytes?: number;
+  /** Millisecond clock; tests pass `createManualClock()` to move time. @default Date.now */
+  clock?: Clock;
+}
+
+interface MemoryRecord {
+  state: 'p' | 'c' | 'n';
+  fp: string;
+  token: string;
+  /** Absolute lease end, ms. */
+  lease: number;
+  status?: number;
+  headers?: string;
+  body?: Buffer;
+}
+
+/** Fixed overhead counted per record besides headers and body, bytes. */
+const RECORD_OVERHEAD = 200;
+
+const KNOWN = ['maxEntries', 'maxBytes', 'clock'] as const;
+
+/** An in-memory {@link IdempotencyStore}: per process, bounded, no timers. */
+export function createMemoryIdempotencyStore(
+  options: MemoryIdempotencyStoreOptions = {},
+): IdempotencyStore {
+  const v = validatorFor('createMemoryIdempotencyStore');
+  v.knownOptions(options, KNOWN);
+  const clock = v.func<Clock>('clock', options.clock, systemClock);
+  const records = new ExpiringMap<string, MemoryRecord>({
+    maxEntries: v.positiveInteger('maxEntries', options.maxEntries, 10_000),
+    maxBytes: v.integerInRange(
+      'maxBytes',
+      options.maxBytes,
+      64 * 1024 * 1024,
+      4096,
+      Number.MAX_SAFE_INTEGER,
+      'bytes',
+    ),
+    clock,
+  });
+  // Record ids are the engine's hashes already; a memory map has no slots to protect.
+  const id = (record: string) => record;
+  const sizeOf = (r: MemoryRecord) =>
+    RECORD_OVERHEAD + (r.headers?.length ?? 0) + (r.body?.length ?? 0);
+  const write = (key: string, r: MemoryRecord, ttlMs: number) =>
+    records.set(key, r, clock() + ttlMs, sizeOf(r));
+
+  function fenced(r: MemoryRecord | undefined): unknown[] {
+    if (!r) return [ScriptStatus.FENCED, FenceCode.GONE];
+    return [ScriptStatus.FENCED, r.state === 'p' ? FenceCode.TAKEN_OVER : FenceCode.COMPLETED];
+  }
+
+  // Each function below transliterates the Lua script of the same name.
+  function acquire(req: AcquireRequest): unknown[] {
+    const key = id(req.record);
+    const r = records.get(key);
+    const now = clock();
+    if (!r) {
+      const fresh: MemoryRecord = {
+        state: 'p',
+        fp: req.fingerprint,
+        token: req.token,
+        lease: now + req.leaseMs,
+      };
+      return write(key, fresh, req.retentionMs) ? [ScriptStatus.CLAIMED] : storeFull();
+    }
+    records.touch(key);
+    if (r.fp !== req.fingerprint) return [ScriptStatus.MISMATCH];
+    if (r.state === 'c') return [ScriptStatus.REPLAY, r.status, r.headers, r.body];
+    if (r.state === 'n') return [ScriptStatus.NOT_STORED, r.status];
+    if (r.token === req.token) return [ScriptStatus.CLAIMED];
+    const left = r.lease - now;
+    if (left > 0) return [ScriptStatus.IN_FLIGHT, left];
+    r.token = req.token;
+    r.lease = now + req.leaseMs;
+    records.expire(key, now + req.retentionMs);
+    return [ScriptStatus.TAKEN_OVER, -left];
+  }
+
+  function complete(
+    record: string,
+    token: string,
+    completion: Completion,
+    retentionMs: number,
+  ): unknown[] {
+    const key = id(record);
+    const r = records.get(key);
+    if (!r || r.token !== token) return fenced(r);
+    if (r.state !== 'p') return [ScriptStatus.OK];
+    const done: MemoryRecord = completion.stored
+      ? {
+          ...r,
+          state: 'c',
+          status: completion.response.status,
+          headers: JSON.stringify(completion.response.headers),
+          body: Buffer.from(completion.response.body),
+        }
+      : { ...r, state: 'n', status: completion.status };
+    // A response larger than the whole store is kept as "not stored" rather than dropped.
+    if (!write(key, done, retentionMs)) {
+      write(key, { ...r, state: 'n', status: done.status as number }, retentionMs);
+    }
+    return [ScriptStatus.OK];
+  }
+
+  function release(record: string, token: string): unknown[] {
+    const key = id(record);
+    const r = records.get(key);
+    if (r?.state === 'p' && r.token === token) {
+      records.delete(key);
+      return [ScriptStatus.OK];
+    }
+    return fenced(r);
+  }
+
+  function renew(record: string, token: string, leaseMs: number, retentionMs: number): unknown[] {
+    const key = id(record);
+    const r = records.get(key);
+    if (r?.state === 'p' && r.token === token) {
+      const now = clock();
+      r.lease = now + leaseMs;
+      records.expire(key, now + retentionMs);
+      return [ScriptStatus.OK];
+    }
+    return fenced(r);
+  }
+
+  return {
+    kind: 'memory',
+    acquire: async (req): Promise<AcquireOutcome> => decodeAcquire(acquire(req)),
+    complete: async (record, token, completion, retentionMs): Promise<TransitionOutcome> =>
+      decodeTransition('complete-record', complete(record, token, completion, retentionMs)),
+    release: async (record, token) => decodeTransition('release-claim', release(record, token)),
+    renew: async (record, token, leaseMs, retentionMs) =>
+      decodeTransition('renew-lease', renew(record, token, leaseMs, retentionMs)),
+  };
+}
+
+function storeFull(): never {
+  // Unreachable: a claim (no body) is far below the 4096-byte minimum of maxBytes.
+  throw new KeelError(coreCodes.INTERNAL, 'memory idempotency store refused a claim');
+}
