@@ -6,3 +6,7 @@ export { captureResponse, sendResponse, setHeaders } from './response.js';
 // Idempotency-Key handling (@keel/idempotency).
 export type { ExpressIdempotencyOptions } from './idempotency.js';
 export { idempotency } from './idempotency.js';
+
+// An express-session store: a connect-redis drop-in on @keel/session.
+export type { SessionStoreOptions } from './session-store.js';
+export { SessionStore } from './session-store.js';

@@ -6,3 +6,7 @@ export { captureResponse, sendResponse, setHeaders } from './response.js';
 // Idempotency-Key handling (@keel/idempotency).
 export type { KoaIdempotencyOptions } from './idempotency.js';
 export { idempotency } from './idempotency.js';
+
+// A koa-session external store on @keel/session.
+export type { KoaSessionStoreOptions } from './session-store.js';
+export { SessionStore } from './session-store.js';

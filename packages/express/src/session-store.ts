@@ -1,0 +1,291 @@
+/**
+ * `SessionStore`: an express-session store — a drop-in replacement for connect-redis (same
+ * option names, same `sess:<id>` JSON format, callbacks and promises) built on @keel/session,
+ * which adds what connect-redis lacks: no lost updates, no resurrection after logout, idle and
+ * absolute lifetimes, a per-user index, Cluster-correct bulk calls, codecs and deadlines.
+ *
+ * It extends express-session's own `Store` (an optional peer dependency, loaded on first use so
+ * that importing @keel/express never requires it).
+ *
+ * How a request's loaded snapshot is tracked: `get()` hands express-session a fresh object and
+ * remembers its snapshot in a WeakMap keyed by that object; express-session then builds
+ * `req.session` from it through `createSession()`, which this class overrides to move the
+ * snapshot onto the new `Session` object (another WeakMap). `set()`/`touch()` receive that
+ * same `Session`, find what this request loaded, and write only the difference. Both maps are
+ * weak: nothing outlives the request's session object.
+ */
+import { createRequire } from 'node:module';
+import { type KeelEventListener, type KeelEvents, validatorFor } from '@keel/core';
+import {
+  type CompressionOptions,
+  type ConflictPolicy,
+  createSessionRepository,
+  type EncryptionOptions,
+  type SessionData as KeelSessionData,
+  SessionPeerMissingError,
+  type SessionRepository,
+  type SessionSerializer,
+  type SessionSnapshot,
+  type SessionStorageChoice,
+  STORAGE_CHOICE_OPTIONS,
+  type UserSession,
+} from '@keel/session';
+import type { Request } from 'express';
+import type { SessionData, Store } from 'express-session';
+
+type Callback<T = unknown> = (error?: unknown, value?: T) => void;
+
+export interface SessionStoreOptions extends SessionStorageChoice {
+  /**
+   * Session TTL in **seconds** when the cookie has no `expires` (connect-redis's meaning), or a
+   * function of the session returning seconds (then it always wins).
+   * @default 86_400 (one day)
+   */
+  ttl?: number | ((session: SessionData) => number);
+  /** Store sessions without any expiry (connect-redis's meaning). @default false */
+  disableTTL?: boolean;
+  /** Make `touch()` a no-op (connect-redis's meaning). @default false */
+  disableTouch?: boolean;
+  /** Payload serializer, connect-redis's contract. @default JSON */
+  serializer?: SessionSerializer;
+  /** SCAN `COUNT` and bulk page size. @default 100 */
+  scanCount?: number;
+  /** Absolute lifetime from creation in **seconds**: nothing extends a session past it. @default none */
+  absoluteTtl?: number;
+  /** Skip touches while the TTL is within this many **seconds** of full. @default 0 (always touch) */
+  touchAfter?: number;
+  /** How long a destroyed session id refuses writes, ms. @default 60_000 */
+  tombstoneTtlMs?: number;
+  /** `merge` (changed fields only) or `last-write-wins` (connect-redis). @default 'merge' */
+  conflict?: ConflictPolicy;
+  /**
+   * The user a session belongs to, for `listForUser()` and `destroyAllForUser()`. (A method
+   * signature, so a function of `SessionData` or of a plain record both fit.)
+   */
+  userId?(session: SessionData): string | undefined;
+  /** Keep a session index so `length()`/`ids()` cost O(sessions). @default false */
+  index?: boolean;
+  /** Deflate payloads above a size (`true` = 1 KiB). Not readable by connect-redis. @default false */
+  compression?: boolean | CompressionOptions;
+  /** AES-256-GCM at rest with key rotation. Not readable by connect-redis. @default none */
+  encryption?: EncryptionOptions;
+  /** Receives `session.*` and `store.*` events. */
+  events?: KeelEvents | KeelEventListener;
+}
+
+const KNOWN = [
+  ...STORAGE_CHOICE_OPTIONS,
+  'ttl',
+  'disableTTL',
+  'disableTouch',
+  'serializer',
+  'scanCount',
+  'absoluteTtl',
+  'touchAfter',
+  'tombstoneTtlMs',
+  'conflict',
+  'userId',
+  'index',
+  'compression',
+  'encryption',
+  'events',
+] as const;
+
+type StoreClass = abstract new () => Store;
+
+/** express-session's Store, or a stand-in whose construction explains what to install. */
+function loadStore(): StoreClass {
+  try {
+    const { Store: Base } = createRequire(import.meta.url)('express-session') as {
+      Store: StoreClass;
+    };
+    return Base;
+  } catch (error) {
+    return class MissingExpressSession {
+      constructor() {
+        throw new SessionPeerMissingError('express-session', error);
+      }
+    } as unknown as StoreClass;
+  }
+}
+
+/** Call a node-style callback, or hand back the promise (connect-redis does both). */
+function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): Promise<T | undefined> {
+  if (!callback) return promise;
+  return promise.then(
+    (value) => {
+      callback(null, value);
+      return value;
+    },
+    (error: unknown) => {
+      callback(error);
+      return undefined;
+    },
+  );
+}
+
+export class SessionStore extends loadStore() {
+  /** The repository behind the store: bulk calls, user index, everything Keel adds. */
+  readonly repository: SessionRepository;
+  readonly #ttl: number | ((session: SessionData) => number);
+  readonly #disableTTL: boolean;
+  readonly #disableTouch: boolean;
+  /** Objects `get()` returned → their snapshot, until `createSession()` claims it. */
+  readonly #loaded = new WeakMap<object, SessionSnapshot>();
+  /** `req.session` objects → what their request loaded (or last wrote). */
+  readonly #snapshots = new WeakMap<object, SessionSnapshot>();
+
+  constructor(options: SessionStoreOptions = {}) {
+    super();
+    const v = validatorFor('SessionStore');
+    v.knownOptions(options, KNOWN);
+    const { ttl = 86_400, disableTTL = false, disableTouch = false } = options;
+    if (!(typeof ttl === 'function' || (Number.isFinite(ttl) && ttl > 0))) {
+      throw v.fail('ttl', ttl, 'seconds > 0 or a function of the session returning seconds');
+    }
+    const userId = options.userId?.bind(options);
+    this.#ttl = ttl;
+    this.#disableTTL = disableTTL;
+    this.#disableTouch = disableTouch;
+    const seconds = (value: number | undefined) =>
+      value === undefined ? undefined : Math.round(value * 1000);
+    this.repository = createSessionRepository(
+      options,
+      {
+        ...(options.conflict === undefined ? {} : { conflict: options.conflict }),
+        ...(options.absoluteTtl === undefined
+          ? {}
+          : { absoluteTtlMs: seconds(options.absoluteTtl)! }),
+        ...(options.touchAfter === undefined ? {} : { touchAfterMs: seconds(options.touchAfter)! }),
+        ...(options.tombstoneTtlMs === undefined ? {} : { tombstoneTtlMs: options.tombstoneTtlMs }),
+        ...(userId === undefined
+          ? {}
+          : { userId: (session: KeelSessionData) => userId(session as unknown as SessionData) }),
+        ...(options.index === undefined ? {} : { index: options.index }),
+        ...(options.serializer === undefined ? {} : { serializer: options.serializer }),
+        ...(options.compression === undefined ? {} : { compression: options.compression }),
+        ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
+        ...(options.scanCount === undefined ? {} : { scanCount: options.scanCount }),
+        ...(options.events === undefined ? {} : { events: options.events }),
+      },
+      'SessionStore',
+    );
+  }
+
+  get(
+    sid: string,
+    callback?: Callback<SessionData | null>,
+  ): Promise<SessionData | null | undefined> {
+    return settle(
+      this.repository.load(sid).then((loaded) => {
+        if (!loaded) return null;
+        this.#loaded.set(loaded.data, loaded.snapshot);
+        return loaded.data as unknown as SessionData;
+      }),
+      callback,
+    );
+  }
+
+  set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
+    return settle(this.#save(sid, session, false), callback);
+  }
+
+  override touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
+    return settle(this.#touch(sid, session), callback);
+  }
+
+  destroy(sid: string, callback?: Callback<void>): Promise<void> {
+    return settle(this.repository.destroy(sid), callback);
+  }
+
+  /** Every session, as connect-redis returns them: an array of sessions with their `id`. */
+  override all(callback?: Callback<SessionData[]>): Promise<SessionData[] | undefined> {
+    return settle(
+      this.repository
+        .all()
+        .then((all) => all.map(({ id, data }) => ({ ...data, id }) as unknown as SessionData)),
+      callback,
+    );
+  }
+
+  ids(callback?: Callback<string[]>): Promise<string[] | undefined> {
+    return settle(this.repository.ids(), callback);
+  }
+
+  override length(callback?: Callback<number>): Promise<number | undefined> {
+    return settle(this.repository.length(), callback);
+  }
+
+  override clear(callback?: Callback<void>): Promise<void> {
+    return settle(
+      this.repository.clear().then(() => undefined),
+      callback,
+    );
+  }
+
+  /** Session ids page by page (SCAN on every master, or the index): for very large stores. */
+  idPages(): AsyncIterable<string[]> {
+    return this.repository.idPages();
+  }
+
+  /** The live sessions of a user (needs the `userId` option), most recently active first. */
+  listForUser(userId: string): Promise<UserSession[]> {
+    return this.repository.listForUser(userId);
+  }
+
+  /** Log a user out everywhere (but `exceptId`); returns how many sessions ended. */
+  destroyAllForUser(userId: string, options: { exceptId?: string } = {}): Promise<number> {
+    return this.repository.destroyAllForUser(userId, options);
+  }
+
+  /** express-session builds `req.session` here: carry the snapshot over to it. */
+  override createSession(req: Request, session: SessionData): ReturnType<Store['createSession']> {
+    const snapshot = this.#loaded.get(session);
+    const created = super.createSession(req, session);
+    if (snapshot) {
+      this.#loaded.delete(session);
+      this.#snapshots.set(created, snapshot);
+    }
+    return created;
+  }
+
+  async #save(sid: string, session: SessionData, touch: boolean): Promise<void> {
+    const { snapshot } = await this.repository.save(sid, session as unknown as KeelSessionData, {
+      ttlMs: this.#ttlMs(session),
+      snapshot: this.#snapshots.get(session),
+      touch,
+    });
+    if (snapshot) this.#snapshots.set(session, snapshot);
+  }
+
+  async #touch(sid: string, session: SessionData): Promise<void> {
+    if (this.#disableTouch || this.#disableTTL) return;
+    const snapshot = this.#snapshots.get(session);
+    // "Remember me": a changed cookie lifetime must be stored, or the next request reverts it.
+    if (
+      snapshot &&
+      cookieLifetime(snapshot.fields.get('cookie')) !== session.cookie?.originalMaxAge
+    ) {
+      return this.#save(sid, session, false);
+    }
+    await this.repository.touch(sid, { ttlMs: this.#ttlMs(session), snapshot });
+  }
+
+  /** TTL in ms as connect-redis computes it (cookie expiry, else `ttl`); -1 = none. */
+  #ttlMs(session: SessionData): number {
+    if (this.#disableTTL) return -1;
+    if (typeof this.#ttl === 'function') return Math.round(this.#ttl(session) * 1000);
+    const expires = session?.cookie?.expires;
+    if (expires) return new Date(expires).getTime() - Date.now();
+    return Math.round(this.#ttl * 1000);
+  }
+}
+
+function cookieLifetime(json: string | undefined): unknown {
+  if (json === undefined) return undefined;
+  try {
+    return (JSON.parse(json) as { originalMaxAge?: unknown }).originalMaxAge ?? null;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * One way to build a repository from the options the adapters take: a Redis storage when a
+ * client is given, the memory storage otherwise. Shared by the express-session and koa-session
+ * stores so both read their options the same way.
+ */
+import type { CircuitBreakerOptions, RedisClient } from '@keel/core';
+import { SessionRepository, type SessionRepositoryOptions } from './repository.js';
+import { createMemorySessionStorage, type MemorySessionStorageOptions } from './stores/memory.js';
+import { createRedisSessionStorage } from './stores/redis.js';
+
+/** Where sessions are kept: Redis through `client`, else memory. */
+export interface SessionStorageChoice {
+  /** An ioredis client (standalone, Sentinel, Cluster). Without one, sessions live in memory. */
+  client?: RedisClient;
+  /** Prefix of session keys, as connect-redis names it. @default 'sess:' */
+  prefix?: string;
+  /** Prefix of Keel's index keys. @default 'keel:' */
+  indexPrefix?: string;
+  /** Deadline of every Redis call, ms. @default 1000 */
+  deadlineMs?: number;
+  /** Circuit breaker in front of Redis, or `false`. */
+  breaker?: CircuitBreakerOptions | false;
+  /** Bounds of the memory storage (used without `client`). */
+  memory?: MemorySessionStorageOptions;
+}
+
+export const STORAGE_CHOICE_OPTIONS = [
+  'client',
+  'prefix',
+  'indexPrefix',
+  'deadlineMs',
+  'breaker',
+  'memory',
+] as const;
+
+/** A repository over Redis (`client`) or memory, with the repository options in `rest`. */
+export function createSessionRepository(
+  choice: SessionStorageChoice,
+  rest: Omit<SessionRepositoryOptions, 'storage'>,
+  component: string,
+): SessionRepository {
+  const storage =
+    choice.client === undefined
+      ? createMemorySessionStorage({
+          ...choice.memory,
+          ...(choice.prefix === undefined ? {} : { prefix: choice.prefix }),
+        })
+      : createRedisSessionStorage({
+          client: choice.client,
+          ...(choice.prefix === undefined ? {} : { prefix: choice.prefix }),
+          ...(choice.indexPrefix === undefined ? {} : { indexPrefix: choice.indexPrefix }),
+          ...(choice.deadlineMs === undefined ? {} : { deadlineMs: choice.deadlineMs }),
+          ...(choice.breaker === undefined ? {} : { breaker: choice.breaker }),
+          ...(rest.events === undefined ? {} : { events: rest.events }),
+        });
+  return new SessionRepository({ ...rest, storage }, component);
+}

@@ -1,0 +1,66 @@
+// The repository: what express-session and koa-session stores are built on.
+
+export type { SessionStorageChoice } from './create.js';
+export { createSessionRepository, STORAGE_CHOICE_OPTIONS } from './create.js';
+export type {
+  ConflictPolicy,
+  LoadedSession,
+  SaveOptions,
+  SaveResult,
+  SaveStatus,
+  SessionData,
+  SessionRepositoryOptions,
+  SessionSnapshot,
+  UserSession,
+} from './repository.js';
+export { SessionRepository } from './repository.js';
+
+// Storages: in-process memory and Redis (standalone, Sentinel, Cluster).
+
+export type { MemorySessionStorageOptions } from './stores/memory.js';
+export { createMemorySessionStorage } from './stores/memory.js';
+export type { RedisSessionStorageOptions } from './stores/redis.js';
+export { createRedisSessionStorage } from './stores/redis.js';
+export type {
+  DestroyResult,
+  MergeRequest,
+  SaveRequest,
+  SessionStorage,
+  StoredSession,
+  TouchResult,
+  WriteLifetime,
+  WriteResult,
+} from './types.js';
+
+// Codecs: connect-redis JSON, compression, AES-256-GCM with key rotation.
+
+export type {
+  CodecOptions,
+  CompressionOptions,
+  DecodeFailure,
+  DecodeResult,
+  EncryptionOptions,
+  SessionCodec,
+  SessionSerializer,
+} from './codec.js';
+export { createCodec } from './codec.js';
+
+// Keys and ids.
+
+export type { SessionKeys } from './keys.js';
+export { assertSessionId, isValidSessionId, sessionKeys, validateSessionPrefix } from './keys.js';
+
+// Errors, script statuses, events.
+
+export type { SessionErrorCode } from './errors.js';
+export {
+  codes,
+  SessionClearRefusedError,
+  SessionConflictError,
+  SessionIdError,
+  SessionPeerMissingError,
+} from './errors.js';
+export { ScriptStatus } from './status.js';
+export { VERSION } from './version.js';
+
+import './events.js';

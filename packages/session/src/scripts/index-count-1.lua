@@ -1,0 +1,11 @@
+--[[ index-count: drop the expired members of the session index, then count it.
+  KEYS[1]  index sorted set: member = session id, score = expiry time, ms (server clock);
+           sessions that never expire have score +inf
+  ARGV     none
+  returns  {0, count}
+]]
+local rcall = redis.call
+local time = rcall('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+rcall('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return {0, rcall('ZCARD', KEYS[1])}

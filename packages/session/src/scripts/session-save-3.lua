@@ -1,0 +1,50 @@
+--[[ session-save: write a whole session payload, unconditionally or only if the stored one is
+  still the one this request loaded (compare-and-set, for payloads Lua cannot merge: encrypted,
+  compressed or custom-serialized). Never writes over a tombstone (a logout).
+  KEYS[1]  session key (<prefix><id>)
+  KEYS[2]  metadata hash ({<session key>}:meta): c = created at, t = last write (ms), u = user hash
+  KEYS[3]  tombstone ({<session key>}:tomb), set by a destroy for a short while
+  ARGV[1]  payload (bytes)
+  ARGV[2]  idle TTL, ms; -1 = the session never idles out
+  ARGV[3]  absolute lifetime from creation, ms; 0 = none
+  ARGV[4]  SHA-1 hex of the payload the request loaded; '' = write unconditionally
+  ARGV[5]  creation time carried over from the load, ms (server clock); 0 = none
+  ARGV[6]  user hash for the metadata; '' = none
+  ARGV[7]  '1' = a touch: never shorten the remaining TTL; '0' = the TTL is ARGV[2]
+  returns  {0, expiresAtMs}   OK (-1 = never expires)
+           {2}                TOMBSTONED: destroyed meanwhile, nothing written
+           {3}                EXPIRED: the absolute lifetime is over, the session was deleted
+           {4, payload}       CONFLICT: the stored payload changed since the load
+]]
+local rcall = redis.call
+if rcall('EXISTS', KEYS[3]) == 1 then return {2} end
+local current = rcall('GET', KEYS[1])
+if ARGV[4] ~= '' and current and redis.sha1hex(current) ~= ARGV[4] then return {4, current} end
+local time = rcall('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local created = tonumber(ARGV[5])
+if current then created = tonumber(rcall('HGET', KEYS[2], 'c')) or created end
+if created <= 0 then created = now end
+local ttl = tonumber(ARGV[2])
+if ARGV[7] == '1' and current then
+  local pttl = rcall('PTTL', KEYS[1])
+  if pttl == -1 then ttl = -1 elseif pttl > ttl then ttl = pttl end
+end
+local absolute = tonumber(ARGV[3])
+if absolute > 0 then
+  local left = created + absolute - now
+  if left <= 0 then
+    rcall('DEL', KEYS[1], KEYS[2])
+    return {3}
+  end
+  if ttl < 0 or left < ttl then ttl = left end
+end
+if ttl > 0 then rcall('SET', KEYS[1], ARGV[1], 'PX', ttl) else rcall('SET', KEYS[1], ARGV[1]) end
+rcall('HSET', KEYS[2], 'c', created, 't', now)
+if ARGV[6] ~= '' then rcall('HSET', KEYS[2], 'u', ARGV[6]) else rcall('HDEL', KEYS[2], 'u') end
+if ttl > 0 then
+  rcall('PEXPIRE', KEYS[2], ttl)
+  return {0, now + ttl}
+end
+rcall('PERSIST', KEYS[2])
+return {0, -1}

@@ -1,0 +1,38 @@
+--[[ session-touch: slide a session's idle TTL forward, never past its absolute lifetime and
+  never shorter than it already is. The payload is not rewritten.
+  KEYS[1]  session key (<prefix><id>)
+  KEYS[2]  metadata hash ({<session key>}:meta): c = created at, t = last write (ms)
+  ARGV[1]  idle TTL to slide to, ms
+  ARGV[2]  absolute lifetime from creation, ms; 0 = none
+  returns  {0, expiresAtMs}   OK: the TTL was extended
+           {1}                MISSING: no such session (a touch never creates one)
+           {3}                EXPIRED: the absolute lifetime is over, the session was deleted
+           {6, expiresAtMs}   UNCHANGED: it already lives at least that long (-1 = never expires)
+]]
+local rcall = redis.call
+local pttl = rcall('PTTL', KEYS[1])
+if pttl == -2 then return {1} end
+local time = rcall('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+local absolute = tonumber(ARGV[2])
+if absolute > 0 then
+  local created = tonumber(rcall('HGET', KEYS[2], 'c'))
+  if not created then
+    -- Written by connect-redis (or its metadata expired first): its lifetime starts now.
+    created = now
+    rcall('HSET', KEYS[2], 'c', created, 't', now)
+    if pttl > 0 then rcall('PEXPIRE', KEYS[2], pttl) end
+  end
+  local left = created + absolute - now
+  if left <= 0 then
+    rcall('DEL', KEYS[1], KEYS[2])
+    return {3}
+  end
+  if left < ttl then ttl = left end
+end
+if pttl == -1 and absolute <= 0 then return {6, -1} end
+if pttl ~= -1 and pttl >= ttl then return {6, now + pttl} end
+rcall('PEXPIRE', KEYS[1], ttl)
+if rcall('PEXPIRE', KEYS[2], ttl) == 1 then rcall('HSET', KEYS[2], 't', now) end
+return {0, now + ttl}

@@ -1,0 +1,241 @@
+/**
+ * The in-process session storage: the embedded default, with the same semantics as Redis —
+ * idle TTL, touch that never shortens, absolute lifetime, tombstones, field merges, the user
+ * index — on core's bounded {@link ExpiringMap} (no timers; least recently used sessions are
+ * evicted when full). Payloads are kept as bytes, so every read hands out a fresh copy and a
+ * caller can never mutate what is stored.
+ */
+import { createHash } from 'node:crypto';
+import { type Clock, ExpiringMap, systemClock, validatorFor } from '@keel/core';
+import { mergeJsonText } from '../fields.js';
+import type {
+  DestroyResult,
+  MergeRequest,
+  SaveRequest,
+  SessionStorage,
+  StoredSession,
+  TouchResult,
+  WriteLifetime,
+  WriteResult,
+} from '../types.js';
+
+export interface MemorySessionStorageOptions {
+  /** Most sessions kept; the least recently used is evicted beyond it. @default 10_000 */
+  maxEntries?: number;
+  /** Most payload bytes kept in total. @default 64 MiB */
+  maxBytes?: number;
+  /** Clock in ms since the epoch; inject `createManualClock()` in tests. @default Date.now */
+  clock?: Clock;
+  /** Shown in messages and `ids()` results like a Redis prefix. @default 'sess:' */
+  prefix?: string;
+}
+
+interface Entry {
+  payload: Buffer;
+  createdAt: number;
+  lastWrite: number;
+  userHash: string;
+}
+
+const KNOWN = ['maxEntries', 'maxBytes', 'clock', 'prefix'] as const;
+
+/** Memory storage for sessions. One instance per store; nothing is shared between instances. */
+export function createMemorySessionStorage(
+  options: MemorySessionStorageOptions = {},
+): SessionStorage {
+  const v = validatorFor('memorySessionStorage');
+  v.knownOptions(options, KNOWN);
+  const maxEntries = v.positiveInteger('maxEntries', options.maxEntries, 10_000);
+  const maxBytes = v.positiveInteger('maxBytes', options.maxBytes, 64 * 1024 * 1024, 'bytes');
+  const clock = v.func<Clock>('clock', options.clock, systemClock);
+  const prefix = options.prefix ?? 'sess:';
+  const sessions = new ExpiringMap<string, Entry>({ maxEntries, maxBytes, clock });
+  const tombs = new ExpiringMap<string, true>({ maxEntries, clock });
+  const users = new ExpiringMap<string, Set<string>>({ maxEntries, clock });
+
+  const remaining = (id: string) => sessions.ttl(id);
+  const copy = (entry: Entry, ttlMs: number): StoredSession => ({
+    payload: Buffer.from(entry.payload),
+    ttlMs,
+    createdAtMs: entry.createdAt,
+    lastWriteMs: entry.lastWrite,
+  });
+
+  /** The TTL rules of every write, as the scripts apply them. */
+  function lifetime(
+    id: string,
+    exists: boolean,
+    created: number,
+    now: number,
+    rules: WriteLifetime,
+  ): number | 'expired' {
+    let ttl = rules.ttlMs;
+    if (rules.touch && exists) {
+      const pttl = remaining(id);
+      if (pttl === -1) ttl = -1;
+      else if (pttl > ttl) ttl = pttl;
+    }
+    if (rules.absoluteTtlMs > 0) {
+      const left = created + rules.absoluteTtlMs - now;
+      if (left <= 0) return 'expired';
+      if (ttl < 0 || left < ttl) ttl = left;
+    }
+    return ttl;
+  }
+
+  function write(
+    id: string,
+    payload: Buffer,
+    created: number,
+    ttl: number,
+    now: number,
+    rules: WriteLifetime,
+  ): WriteResult {
+    const entry: Entry = { payload, createdAt: created, lastWrite: now, userHash: rules.userHash };
+    const expiresAt = ttl > 0 ? now + ttl : Number.POSITIVE_INFINITY;
+    sessions.set(id, entry, expiresAt, payload.length);
+    return { status: 'ok', expiresAtMs: ttl > 0 ? now + ttl : -1 };
+  }
+
+  async function* pages(pageSize: number): AsyncIterable<string[]> {
+    let page: string[] = [];
+    for (const [id] of sessions.entries()) {
+      page.push(id);
+      if (page.length >= pageSize) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  }
+
+  return {
+    kind: 'memory',
+    prefix,
+
+    async read(id) {
+      const entry = sessions.get(id);
+      return entry ? copy(entry, remaining(id)) : undefined;
+    },
+
+    async readMany(ids) {
+      return ids.map((id) => {
+        const entry = sessions.get(id);
+        return entry ? copy(entry, remaining(id)) : undefined;
+      });
+    },
+
+    async save(id, request: SaveRequest) {
+      if (tombs.get(id)) return { status: 'tombstoned' };
+      const current = sessions.get(id);
+      if (
+        request.baseDigest !== undefined &&
+        current &&
+        createHash('sha1').update(current.payload).digest('hex') !== request.baseDigest
+      ) {
+        return { status: 'conflict', current: Buffer.from(current.payload) };
+      }
+      const now = clock();
+      let created = current ? current.createdAt : request.createdAtMs;
+      if (created <= 0) created = now;
+      const ttl = lifetime(id, current !== undefined, created, now, request);
+      if (ttl === 'expired') {
+        sessions.delete(id);
+        return { status: 'expired' };
+      }
+      return write(id, Buffer.from(request.payload), created, ttl, now, request);
+    },
+
+    async merge(id, request: MergeRequest) {
+      if (tombs.get(id)) return { status: 'tombstoned' };
+      const current = sessions.get(id);
+      if (!current) return { status: 'missing' };
+      const merged = mergeJsonText(
+        current.payload.toString('utf8'),
+        request.changed,
+        request.removed,
+      );
+      if (merged === undefined) return { status: 'corrupt' };
+      const now = clock();
+      const ttl = lifetime(id, true, current.createdAt, now, request);
+      if (ttl === 'expired') {
+        sessions.delete(id);
+        return { status: 'expired' };
+      }
+      return write(id, Buffer.from(merged), current.createdAt, ttl, now, request);
+    },
+
+    async touch(id, ttlMs, absoluteTtlMs): Promise<TouchResult> {
+      const entry = sessions.entry(id);
+      if (!entry) return { status: 'missing' };
+      const now = clock();
+      let ttl = ttlMs;
+      if (absoluteTtlMs > 0) {
+        const left = entry.value.createdAt + absoluteTtlMs - now;
+        if (left <= 0) {
+          sessions.delete(id);
+          return { status: 'expired' };
+        }
+        if (left < ttl) ttl = left;
+      }
+      const pttl = remaining(id);
+      if (pttl === -1 && absoluteTtlMs <= 0) return { status: 'unchanged', expiresAtMs: -1 };
+      if (pttl !== -1 && pttl >= ttl) return { status: 'unchanged', expiresAtMs: now + pttl };
+      sessions.expire(id, now + ttl);
+      sessions.touch(id);
+      return { status: 'ok', expiresAtMs: now + ttl };
+    },
+
+    async destroy(id, tombstoneTtlMs, userHash): Promise<DestroyResult> {
+      const entry = sessions.get(id);
+      if (userHash !== undefined && userHash !== '' && entry && entry.userHash !== userHash) {
+        return { status: 'not-owner' };
+      }
+      sessions.delete(id);
+      if (tombstoneTtlMs > 0) tombs.set(id, true, clock() + tombstoneTtlMs);
+      return { status: 'ok', existed: entry !== undefined };
+    },
+
+    scanIds: pages,
+
+    async clear() {
+      const count = sessions.size;
+      sessions.clear();
+      users.clear();
+      return count;
+    },
+
+    async userIndexAdd(userHash, id, keepMs) {
+      const entry = users.entry(userHash);
+      const set = entry?.value ?? new Set<string>();
+      set.add(id);
+      const now = clock();
+      const expiresAt =
+        keepMs > 0 ? Math.max(entry?.expiresAt ?? 0, now + keepMs) : Number.POSITIVE_INFINITY;
+      users.set(userHash, set, expiresAt);
+      return set.size;
+    },
+
+    async userIndexIds(userHash) {
+      return [...(users.get(userHash) ?? [])];
+    },
+
+    async userIndexRemove(userHash, ids) {
+      const set = users.get(userHash);
+      if (!set) return;
+      for (const id of ids) set.delete(id);
+      if (set.size === 0) users.delete(userHash);
+    },
+
+    // The memory storage counts its own map: the index options cost nothing here.
+    async indexAdd() {},
+    async indexRemove() {},
+    async indexCount() {
+      let count = 0;
+      for (const _ of sessions.entries()) count++;
+      return count;
+    },
+    indexIds: pages,
+    async indexClear() {},
+  };
+}
