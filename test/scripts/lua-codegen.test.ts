@@ -46,6 +46,22 @@ describe('Lua code generation', () => {
     ).toThrow(/file name says 1 keys, script uses KEYS\[2\]/);
   });
 
+  it('marks a -n.lua script as variadic, with the fewest keys it reads', () => {
+    const out = generate(
+      scriptsDir({
+        'limits-check-n.lua':
+          '--[[ KEYS[1..n] ]]\nfor i = 1, #KEYS do redis.call("GET", KEYS[i]) end',
+      }),
+    );
+    expect(out).toContain("name: 'limits-check',\n  numberOfKeys: 0,\n  variadicKeys: true,");
+  });
+
+  it('refuses a -n.lua script that does not loop over #KEYS', () => {
+    expect(() => generate(scriptsDir({ 'x-do-n.lua': '--[[ ]]\nreturn KEYS[1]' }))).toThrow(
+      /must loop over #KEYS/,
+    );
+  });
+
   it('requires the header comment', () => {
     expect(() => generate(scriptsDir({ 'x-do-1.lua': 'return KEYS[1]' }))).toThrow(
       /--\[\[ \]\] header/,

@@ -7,6 +7,10 @@ export { captureResponse, sendResponse, setHeaders } from './response.js';
 export type { KoaIdempotencyOptions } from './idempotency.js';
 export { idempotency } from './idempotency.js';
 
+// Rate limiting (@keel/rate-limit).
+export type { RateLimitDecision, RateLimiter, RateLimiterOptions } from './rate-limit.js';
+export { rateLimit } from './rate-limit.js';
+
 // A koa-session external store on @keel/session.
 export type { KoaSessionStoreOptions } from './session-store.js';
 export { SessionStore } from './session-store.js';

@@ -1,0 +1,79 @@
+/**
+ * What every algorithm unit is: a pure function of (stored state, now, policy numbers, cost)
+ * that returns a decision and the state to store if the check is committed. The memory store
+ * calls these directly; `src/scripts/check-limits-n.lua` is a transliteration of the same
+ * arithmetic, and a property test checks that both agree on random sequences.
+ *
+ * All quantities are integers (milliseconds, request units), and every intermediate value
+ * stays below 2^53, so JavaScript and Redis's Lua (both IEEE doubles) compute identical
+ * results. Fractional rates (3 requests per 1000 ms) are kept exact by scaling instead of
+ * dividing: see each unit's notes.
+ */
+
+/** The numbers an algorithm needs from a policy; validated by the limiter. */
+export interface PolicyLimits {
+  /** Request units allowed per window (the refill rate's numerator for buckets). */
+  readonly limit: number;
+  /** Window length, ms (the refill rate's denominator for buckets). */
+  readonly windowMs: number;
+  /** Bucket capacity for `token-bucket` and `gcra` (equals `limit` for window algorithms). */
+  readonly burst: number;
+}
+
+/** One policy's answer to one check. All values are integers. */
+export interface AlgorithmDecision {
+  readonly allowed: boolean;
+  /** Units still available after this check (0 when exhausted). */
+  readonly remaining: number;
+  /** ms until the quota is whole again (the window ends, the bucket is full). */
+  readonly resetMs: number;
+  /**
+   * ms until a request of the same cost would be allowed: 0 when allowed, at least 1 when not.
+   * A cost above the capacity is never allowed; it then reports the reset time (at least 1).
+   */
+  readonly retryAfterMs: number;
+  /**
+   * Identifies what was charged (window start/end, charge time), so a refund goes back to
+   * that window or bucket and never into a later one. 0 when the algorithm needs none.
+   */
+  readonly receipt: number;
+}
+
+export interface AlgorithmResult<S> {
+  readonly decision: AlgorithmDecision;
+  /** The state to store when every policy of the check allowed it; `undefined` on a denial. */
+  readonly next: S | undefined;
+  /** Absolute time (ms) at which `next` may be forgotten: it then means "no usage". */
+  readonly expiresAt: number;
+}
+
+/** The state after a refund, or `undefined` when there is nothing to give back. */
+export interface RefundResult<S> {
+  readonly next: S;
+  readonly expiresAt: number;
+}
+
+export interface AlgorithmUnit<S> {
+  /** The algorithm's option name. */
+  readonly name: AlgorithmName;
+  /** Its number in the Lua scripts' ARGV. */
+  readonly code: number;
+  /** Short tag in Redis keys, so switching algorithms never reads another one's state. */
+  readonly keyTag: string;
+  check(state: S | undefined, now: number, policy: PolicyLimits, cost: number): AlgorithmResult<S>;
+  refund(
+    state: S | undefined,
+    now: number,
+    policy: PolicyLimits,
+    cost: number,
+    receipt: number,
+  ): RefundResult<S> | undefined;
+}
+
+/** The algorithms a policy can use. */
+export type AlgorithmName =
+  | 'fixed-window'
+  | 'sliding-log'
+  | 'sliding-window'
+  | 'token-bucket'
+  | 'gcra';

@@ -1,0 +1,145 @@
+/**
+ * The Redis store: one `EVALSHA` per check, whatever the number of policies. All keys of a
+ * check share the hash tag of the hashed client key (`keel:rl:{<sha256>}:<limiter>:<policy>:…`),
+ * so a check lands on one Cluster slot and the script charges all policies or none. Time is the
+ * server's (`TIME`), so application servers with skewed clocks still agree.
+ *
+ * Every call goes through @keel/core's store caller: a deadline, a circuit breaker, and an
+ * immediate failure while the client is reconnecting. The limiter maps a failure to its
+ * failure policy.
+ */
+import {
+  type CircuitBreakerOptions,
+  type Clock,
+  createKeyspace,
+  createScriptRunner,
+  createStoreCaller,
+  DEFAULT_PREFIX,
+  type KeelEventListener,
+  type KeelEvents,
+  type RedisClient,
+  type ScriptArg,
+  toEvents,
+  validatorFor,
+} from '@keel/core';
+import { ALGORITHMS } from '../algorithms/index.js';
+import type { AlgorithmDecision } from '../algorithms/types.js';
+import { RateLimitReplyError } from '../errors.js';
+import { checkLimits, refundLimits } from '../scripts/generated.js';
+import { ScriptStatus } from '../scripts/status.js';
+import type { RateLimitStore, StoreCheck, StoreCheckResult, StorePolicy } from '../types.js';
+import { VERSION } from '../version.js';
+
+export interface RedisStoreOptions {
+  /** An ioredis client: standalone, Sentinel or Cluster (see `createRedisClient` in @keel/core). */
+  client: RedisClient;
+  /** Global key prefix (no braces). Keys are `<prefix>rl:{<hash>}:…`. @default 'keel:' */
+  prefix?: string;
+  /**
+   * How long a check may take before the limiter stops waiting and applies its failure policy,
+   * ms. Keep it in tens of milliseconds: it is added to a request's latency when Redis stalls.
+   * @default 50
+   */
+  deadlineMs?: number;
+  /** Circuit breaker in front of Redis, or `false` to disable it. @default { failureThreshold: 5, openMs: 1000 } */
+  breaker?: CircuitBreakerOptions | false;
+  /** Receives `store.call` (with latency) and `store.circuit` events. */
+  events?: KeelEvents | KeelEventListener;
+  /**
+   * Tests only: a clock whose time is passed to the scripts instead of the server's `TIME`, so
+   * a test can move time. Never set this in production: application clocks disagree.
+   */
+  clockForTests?: Clock;
+}
+
+const KNOWN = ['client', 'prefix', 'deadlineMs', 'breaker', 'events', 'clockForTests'] as const;
+
+/** Per-policy fields the check script reads after the key. */
+const CHECK_FIELDS = 5;
+
+export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
+  const v = validatorFor('createRedisStore');
+  v.knownOptions(options, KNOWN);
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    typeof options.client?.defineCommand !== 'function'
+  ) {
+    throw v.fail('client', options?.client, 'an ioredis Redis or Cluster instance');
+  }
+  const { client } = options;
+  const keyspace = createKeyspace(options.prefix ?? DEFAULT_PREFIX, 'rl');
+  const deadlineMs = v.positiveInteger('deadlineMs', options.deadlineMs, 50, 'milliseconds');
+  const clockForTests = v.optionalFunc<Clock>('clockForTests', options.clockForTests);
+  const runner = createScriptRunner(client, 'keel:rl', VERSION);
+  const call = createStoreCaller({
+    feature: 'rate-limit',
+    deadlineMs,
+    client,
+    events: toEvents(options.events),
+    ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
+  });
+
+  const keysOf = (clientKey: string, policies: readonly StorePolicy[]) => {
+    // Hash once per check: every key of the check shares this tag.
+    const base = `${keyspace.prefix}${keyspace.tag(clientKey)}:`;
+    return policies.map((p) => base + p.keyParts.join(':'));
+  };
+  const now = () => (clockForTests ? clockForTests() : '');
+
+  function policyArgs(p: StorePolicy): ScriptArg[] {
+    return [ALGORITHMS[p.algorithm].code, p.limit, p.windowMs, p.burst];
+  }
+
+  async function check({ clientKey, cost, policies }: StoreCheck): Promise<StoreCheckResult> {
+    const args: ScriptArg[] = [now(), cost];
+    for (const p of policies) args.push(...policyArgs(p));
+    const keys = keysOf(clientKey, policies);
+    const reply = await call('check', () => runner.run(checkLimits, keys, args));
+    return parseCheckReply(reply, policies.length);
+  }
+
+  return {
+    kind: 'redis',
+    localKeys: false,
+    check,
+    async refund({ clientKey, cost, policies, receipts }) {
+      const args: ScriptArg[] = [now(), cost];
+      policies.forEach((p, i) => {
+        args.push(...policyArgs(p), receipts[i] ?? 0);
+      });
+      const reply = await call('refund', () =>
+        runner.run(refundLimits, keysOf(clientKey, policies), args),
+      );
+      if (!Array.isArray(reply) || reply[0] !== ScriptStatus.OK)
+        throw new RateLimitReplyError(reply);
+    },
+    async reset({ clientKey, policies }) {
+      const keys = keysOf(clientKey, policies);
+      // One slot (shared hash tag), so one multi-key DEL is Cluster-safe.
+      await call('reset', () => client.del(...keys));
+    },
+  };
+}
+
+function parseCheckReply(reply: unknown, count: number): StoreCheckResult {
+  if (
+    !Array.isArray(reply) ||
+    reply.length !== 1 + CHECK_FIELDS * count ||
+    (reply[0] !== ScriptStatus.OK && reply[0] !== ScriptStatus.LIMITED)
+  ) {
+    throw new RateLimitReplyError(reply);
+  }
+  const decisions: AlgorithmDecision[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = 1 + CHECK_FIELDS * i;
+    decisions.push({
+      allowed: reply[at] === 1,
+      remaining: reply[at + 1] as number,
+      resetMs: reply[at + 2] as number,
+      retryAfterMs: reply[at + 3] as number,
+      receipt: reply[at + 4] as number,
+    });
+  }
+  return { allowed: reply[0] === ScriptStatus.OK, decisions };
+}

@@ -1,0 +1,151 @@
+/**
+ * The limiter's own behaviour, framework-free: refunds through the decision, dynamic limits,
+ * a full memory store, key and value errors, and the errors registry.
+ */
+import {
+  createEvents,
+  createManualClock,
+  isKeelError,
+  type KeelEvent,
+  type KeelRequest,
+} from '@keel/core';
+import {
+  codes,
+  createMemoryStore,
+  createRateLimiter,
+  RateLimitReplyError,
+  RateLimitStoreFullError,
+  RateLimitValueError,
+} from '@keel/rate-limit';
+import { describe, expect, it } from 'vitest';
+
+const req = (address = '192.0.2.1', headers: Record<string, string> = {}): KeelRequest => ({
+  method: 'GET',
+  path: '/x',
+  route: undefined,
+  search: '',
+  headers,
+  remoteAddress: address,
+  body: undefined,
+  rawBody: undefined,
+  bodyParsed: false,
+  raw: {},
+});
+
+describe('createRateLimiter', () => {
+  it('refund() gives the units back once, and only for a charged decision', async () => {
+    const limiter = createRateLimiter({ limit: 2, windowMs: 60_000, algorithm: 'fixed-window' });
+    const first = await limiter.check(req());
+    await limiter.check(req());
+    expect(await first.refund()).toBe(true);
+    expect(await first.refund()).toBe(false);
+    const third = await limiter.check(req());
+    expect(third.allowed).toBe(true);
+    const refused = await limiter.check(req());
+    expect(refused.allowed).toBe(false);
+    expect(await refused.refund()).toBe(false);
+  });
+
+  it('takes a dynamic limit per key (e.g. per plan)', async () => {
+    const limiter = createRateLimiter({
+      limit: (_req, key) => (key === '192.0.2.9' ? 3 : 1),
+      windowMs: 60_000,
+    });
+    const count = async (address: string) => {
+      let n = 0;
+      while ((await limiter.check(req(address))).allowed) n++;
+      return n;
+    };
+    expect(await count('192.0.2.9')).toBe(3);
+    expect(await count('192.0.2.10')).toBe(1);
+    const bad = createRateLimiter({ limit: () => 0, windowMs: 1000 });
+    const error = await bad.check(req()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitValueError);
+    expect((error as RateLimitValueError).option).toBe('limit');
+  });
+
+  it('a full memory store applies the failure policy instead of evicting a live counter', async () => {
+    const seen: KeelEvent[] = [];
+    const store = createMemoryStore({ maxEntries: 2 });
+    const open = createRateLimiter({
+      store,
+      limit: 1,
+      windowMs: 60_000,
+      events: (e) => seen.push(e),
+    });
+    expect((await open.check(req('192.0.2.1'))).allowed).toBe(true);
+    expect((await open.check(req('192.0.2.2'))).allowed).toBe(true);
+    const third = await open.check(req('192.0.2.3'));
+    expect(third).toMatchObject({
+      allowed: true,
+      reason: 'store-unavailable',
+      source: 'failure-policy',
+    });
+    expect(third.error).toBeInstanceOf(RateLimitStoreFullError);
+    // The live counters were kept.
+    expect((await open.check(req('192.0.2.1'))).allowed).toBe(false);
+    expect(seen.filter((e) => e.name === 'rate-limit.store-failure')).toHaveLength(1);
+
+    const closed = createRateLimiter({
+      name: 'closed',
+      store,
+      limit: 1,
+      windowMs: 60_000,
+      failurePolicy: 'closed',
+    });
+    const refused = await closed.check(req('192.0.2.4'));
+    expect(refused.response?.status).toBe(503);
+  });
+
+  it('reset(key) forgets a client', async () => {
+    const limiter = createRateLimiter({ limit: 1, windowMs: 60_000 });
+    await limiter.check(req());
+    expect((await limiter.check(req())).allowed).toBe(false);
+    await limiter.reset('192.0.2.1');
+    expect((await limiter.check(req())).allowed).toBe(true);
+  });
+
+  it('a refused decision carries the problem response, headers and violated policies', async () => {
+    const clock = createManualClock();
+    const limiter = createRateLimiter({
+      name: 'api',
+      clock,
+      policies: [
+        { name: 'burst', limit: 1, windowMs: 1000, algorithm: 'gcra' },
+        { name: 'daily', limit: 1000, windowMs: 86_400_000, algorithm: 'fixed-window' },
+      ],
+      events: createEvents(),
+    });
+    await limiter.check(req());
+    const d = await limiter.check(req());
+    expect(d).toMatchObject({
+      allowed: false,
+      reason: 'limited',
+      violated: ['burst'],
+      retryAfterMs: 1000,
+    });
+    expect(d.policies.map((p) => p.remaining)).toEqual([0, 999]);
+    expect(d.headers['retry-after']).toBe('1');
+    expect(d.response?.status).toBe(429);
+    const body = JSON.parse(Buffer.from(d.response!.body).toString());
+    expect(body).toMatchObject({ 'violated-policies': ['burst'], code: codes.RATE_LIMITED });
+  });
+});
+
+describe('rate-limit errors', () => {
+  it('every class carries a registered code, and survives isKeelError', () => {
+    const errors = [
+      new RateLimitStoreFullError(1),
+      new RateLimitReplyError([9]),
+      new RateLimitValueError('cost', 'x'),
+    ];
+    const registered = new Set<string>(Object.values(codes));
+    for (const e of errors) {
+      expect(isKeelError(e)).toBe(true);
+      expect(registered.has(e.code)).toBe(true);
+      expect(e.name).toBe(e.constructor.name);
+    }
+    expect(Object.isFrozen(codes)).toBe(true);
+    expect(new Set(Object.values(codes)).size).toBe(Object.values(codes).length);
+  });
+});
