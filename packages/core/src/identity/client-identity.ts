@@ -151,14 +151,31 @@ export function createClientIdentity(options: ClientIdentityOptions = {}): Clien
     }
   };
 
+  // With no proxy trusted the key depends on the peer address alone, and keep-alive clients
+  // repeat it on every request: remember recent ones (parsing IPv6 text costs microseconds).
+  const peerKeys = new Map<string, string>();
+
   return {
     address(req) {
       const ip = resolve(req);
       return ip === undefined ? undefined : formatIp(ip);
     },
     key(req) {
+      const peer = req.remoteAddress;
+      const memo = trust.kind === 'none' && peer !== undefined;
+      if (memo && !(checkUntrustedHeaders && hasProxyHeader(req.headers))) {
+        const known = peerKeys.get(peer);
+        if (known !== undefined) return known;
+      }
       const ip = resolve(req);
-      if (ip !== undefined) return keyOfIp(ip, ipv6Subnet);
+      if (ip !== undefined) {
+        const key = keyOfIp(ip, ipv6Subnet);
+        if (memo) {
+          if (peerKeys.size >= PEER_KEY_MEMO_SIZE) peerKeys.clear();
+          peerKeys.set(peer, key);
+        }
+        return key;
+      }
       warnings.warn(
         'noClientAddress',
         `clientIdentity: a request has no client address (no usable TCP peer address, as on a Unix socket or a socket already closed, and no trusted proxy naming one), so it is keyed as "${UNKNOWN_CLIENT_KEY}", shared with every other such request`,
@@ -167,6 +184,9 @@ export function createClientIdentity(options: ClientIdentityOptions = {}): Clien
     },
   };
 }
+
+/** Peer addresses remembered by `key()`; the memo is simply cleared when full. */
+const PEER_KEY_MEMO_SIZE = 4096;
 
 /**
  * Walk the chain (nearest first) from an already trusted peer. For a list, stop at the first
