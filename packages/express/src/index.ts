@@ -11,6 +11,10 @@ export { idempotency } from './idempotency.js';
 export type { RateLimitDecision, RateLimiter, RateLimiterOptions } from './rate-limit.js';
 export { rateLimit } from './rate-limit.js';
 
+// Response caching (@keel/cache).
+export type { ExpressResponseCacheOptions } from './cache.js';
+export { responseCache } from './cache.js';
+
 // An express-session store: a connect-redis drop-in on @keel/session.
 export type { SessionStoreOptions } from './session-store.js';
 export { SessionStore } from './session-store.js';

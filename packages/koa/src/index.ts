@@ -11,6 +11,10 @@ export { idempotency } from './idempotency.js';
 export type { RateLimitDecision, RateLimiter, RateLimiterOptions } from './rate-limit.js';
 export { rateLimit } from './rate-limit.js';
 
+// Response caching (@keel/cache).
+export type { KoaResponseCacheOptions } from './cache.js';
+export { responseCache } from './cache.js';
+
 // A koa-session external store on @keel/session.
 export type { KoaSessionStoreOptions } from './session-store.js';
 export { SessionStore } from './session-store.js';

@@ -1,0 +1,404 @@
+/**
+ * The machinery `cache.wrap()` and the response cache share: lookups through the L1 and the
+ * store (with Vary and tag validation), single flight in process, the cross-process gate on
+ * @keel/lock, writes that never block the caller, markers, invalidation and counters.
+ *
+ * Nothing here knows HTTP or values: a lookup finds an entry, a fill writes one.
+ */
+import { type Clock, ExpiringMap, type KeelEvents } from '@keel/core';
+import type { Lock, LockManager } from '@keel/lock';
+import type { InvalidationBus } from './bus.js';
+import {
+  type CachedEntry,
+  coversTags,
+  type EntryMeta,
+  freshness,
+  lifetimeOf,
+  parseMeta,
+} from './entry.js';
+import type { L1 } from './l1.js';
+import type { CacheStore, EntryRef, MissMarker } from './types.js';
+
+/** The variant of a request under a primary's Vary names. */
+export type VariantOf = (vary: string) => string;
+
+/** For primaries that never vary (data keys). */
+export const NO_VARIANT: VariantOf = () => '';
+
+/** An entry found, with where it came from. */
+export interface Found {
+  kind: 'found';
+  ref: EntryRef;
+  entry: CachedEntry;
+  layer: 'l1' | 'store';
+}
+
+export type Lookup =
+  | Found
+  /** `gen` is the record generation to hand back to the write. */
+  | { kind: 'miss'; ref: EntryRef; gen: string; marker: MissMarker | undefined }
+  /** The store failed: the caller bypasses the cache. */
+  | { kind: 'error'; ref: EntryRef; error: unknown };
+
+/** What the cross-process gate decided for a would-be filler. */
+export type Gate =
+  /** Fill: with the lock, or without one (no lock configured, lock store down, wait ran out). */
+  | { kind: 'lead'; lock: Lock | undefined }
+  /** Another process is filling (`skip` mode only). */
+  | { kind: 'busy' }
+  /** Another process filled it while this one waited. */
+  | { kind: 'found'; found: Found }
+  /** Another process found it uncacheable: run the origin yourself. */
+  | { kind: 'uncacheable' }
+  /** Another process's fill failed: serve stale or fail, do not retry the origin in turn. */
+  | { kind: 'failed' };
+
+/** An in-process single flight: the first caller fills, the others await `result`. */
+export class Flight<T> {
+  readonly result: Promise<T>;
+  resolve!: (value: T) => void;
+  reject!: (error: unknown) => void;
+  constructor(
+    readonly id: string,
+    readonly tags: readonly string[],
+  ) {
+    this.result = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // Waiters may have gone (timed out); a rejection nobody awaits must not crash the process.
+    this.result.catch(() => {});
+  }
+}
+
+/** Counters behind `cache.stats()`. */
+export interface Counters {
+  hits: number;
+  misses: number;
+  stale: number;
+  bypasses: number;
+  errors: number;
+  collapsed: number;
+  l1Hits: number;
+}
+
+export interface EngineInit {
+  store: CacheStore;
+  l1: L1 | undefined;
+  bus: InvalidationBus | undefined;
+  lock: LockManager | undefined;
+  /** Bound of every wait on another caller's fill (in process and across processes), ms. */
+  waitMs: number;
+  /** How long a failed fill's marker stops other processes' waiters, ms. */
+  failedFillMs: number;
+  events: KeelEvents;
+  clock: Clock;
+}
+
+export const TIMED_OUT: unique symbol = Symbol('timed out');
+
+/** How long a primary's Vary names are remembered, so steady-state lookups take one read. */
+const VARY_MEMO_MS = 60_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class CacheEngine {
+  readonly store: CacheStore;
+  readonly l1: L1 | undefined;
+  readonly bus: InvalidationBus | undefined;
+  readonly waitMs: number;
+  readonly events: KeelEvents;
+  readonly counters: Counters = {
+    hits: 0,
+    misses: 0,
+    stale: 0,
+    bypasses: 0,
+    errors: 0,
+    collapsed: 0,
+    l1Hits: 0,
+  };
+  readonly #lock: LockManager | undefined;
+  readonly #failedFillMs: number;
+  readonly #clock: Clock;
+  readonly #flights = new Map<string, Flight<unknown>>();
+  readonly #vary: ExpiringMap<string, string>;
+
+  constructor(init: EngineInit) {
+    this.store = init.store;
+    this.l1 = init.l1;
+    this.bus = init.bus;
+    this.#lock = init.lock;
+    this.waitMs = init.waitMs;
+    this.#failedFillMs = init.failedFillMs;
+    this.events = init.events;
+    this.#clock = init.clock;
+    this.#vary = new ExpiringMap({ clock: init.clock, maxEntries: 10_000 });
+  }
+
+  /** Snapshot before a store call whose result may go into the L1. */
+  get sequence(): number {
+    return this.l1?.sequence ?? 0;
+  }
+
+  /**
+   * Find the variant of primary `id` for this request: the L1 first, then one store read
+   * (two when the primary's Vary names were not known yet). Tags the caller knows are read in
+   * parallel with the entry; an entry must carry every one of them, at its current version.
+   */
+  async lookup(id: string, variantOf: VariantOf, tags: readonly string[]): Promise<Lookup> {
+    let ref = this.guess(id, variantOf);
+    let vary = ref.vary;
+    const inL1 = this.peek(ref, tags);
+    if (inL1) return inL1;
+    const sequence = this.sequence;
+    try {
+      const versions = tags.length > 0 ? this.store.tagVersions(tags, false) : undefined;
+      versions?.catch(() => {});
+      let read = await this.store.read(ref);
+      if (read.kind === 'vary') {
+        vary = read.vary;
+        this.#vary.set(id, vary, this.#clock() + VARY_MEMO_MS);
+        ref = { id, vary, variant: variantOf(vary) };
+        read = await this.store.read(ref);
+        // The Vary changed again in between: treat as a miss of this generation.
+        if (read.kind === 'vary') return { kind: 'miss', ref, gen: read.gen, marker: undefined };
+      }
+      if (read.kind === 'miss') return { kind: 'miss', ref, gen: read.gen, marker: read.marker };
+      const meta = read.parsed === undefined ? parseMeta(read.meta) : (read.parsed as EntryMeta);
+      const valid =
+        meta !== undefined &&
+        coversTags(meta, tags) &&
+        (await this.#tagsCurrent(meta, tags, versions));
+      if (!meta || !valid) return { kind: 'miss', ref, gen: read.gen, marker: undefined };
+      const entry: CachedEntry = {
+        meta,
+        body: read.body,
+        gen: read.gen,
+        ageMs: Math.max(0, read.now - read.createdAt),
+      };
+      this.l1?.put(ref, entry, sequence, lifetimeOf(meta) - entry.ageMs);
+      return { kind: 'found', ref, entry, layer: 'store' };
+    } catch (error) {
+      this.counters.errors++;
+      this.events.emit('cache.error', { operation: 'read' }, { error });
+      return { kind: 'error', ref, error };
+    }
+  }
+
+  /** The variant of `id` under the Vary names this process last learned for it. */
+  guess(id: string, variantOf: VariantOf): EntryRef {
+    const vary = this.#vary.get(id) ?? '';
+    return { id, vary, variant: variantOf(vary) };
+  }
+
+  /** The L1's copy of `ref`, when it has one carrying every tag in `tags`. */
+  peek(ref: EntryRef, tags: readonly string[]): Found | undefined {
+    const entry = this.l1?.get(ref);
+    if (entry && coversTags(entry.meta, tags)) return { kind: 'found', ref, entry, layer: 'l1' };
+    return undefined;
+  }
+
+  /** True when each of the entry's tags still has the version it was written under. */
+  async #tagsCurrent(
+    meta: EntryMeta,
+    known: readonly string[],
+    versions: Promise<(string | null)[]> | undefined,
+  ): Promise<boolean> {
+    const written = meta.tg;
+    if (!written) return true;
+    const names = Object.keys(written);
+    if (names.length === 0) return true;
+    const current = new Map<string, string | null>();
+    if (versions) {
+      const values = await versions;
+      known.forEach((tag, i) => {
+        current.set(tag, values[i] ?? null);
+      });
+    }
+    // Tags the caller did not name up front cost a second round trip.
+    const missing = names.filter((tag) => !current.has(tag));
+    if (missing.length > 0) {
+      const values = await this.store.tagVersions(missing, false);
+      missing.forEach((tag, i) => {
+        current.set(tag, values[i] ?? null);
+      });
+    }
+    return names.every((tag) => current.get(tag) === written[tag]);
+  }
+
+  /** The flight in progress under `key`, if any. */
+  flight<T>(key: string): Flight<T> | undefined {
+    return this.#flights.get(key) as Flight<T> | undefined;
+  }
+
+  startFlight<T>(key: string, id: string, tags: readonly string[]): Flight<T> {
+    const flight = new Flight<T>(id, tags);
+    this.#flights.set(key, flight as Flight<unknown>);
+    return flight;
+  }
+
+  /** Forget a flight once its write is done (new callers then read the store). */
+  endFlight(key: string, flight: Flight<unknown>): void {
+    if (this.#flights.get(key) === flight) this.#flights.delete(key);
+  }
+
+  /** Await another caller's flight, at most `waitMs`. */
+  async waitFlight<T>(flight: Flight<T>): Promise<T | typeof TIMED_OUT> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), this.waitMs);
+    });
+    try {
+      return await Promise.race([flight.result, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Across processes, one filler per variant: take a short lock, or (in `wait` mode) wait for
+   * the holder's entry, polling the store with growing pauses up to `waitMs`, retrying the
+   * lock meanwhile (the holder may have finished without storing). A lock store that does not
+   * answer never blocks a fill.
+   */
+  async gate(
+    ref: EntryRef,
+    variantOf: VariantOf,
+    tags: readonly string[],
+    mode: 'wait' | 'skip',
+  ): Promise<Gate> {
+    const lock = this.#lock;
+    if (!lock) return { kind: 'lead', lock: undefined };
+    const resource = `cache\n${ref.id}\n${ref.variant}`;
+    const take = async (): Promise<Lock | undefined | null> => {
+      try {
+        return (await lock.tryAcquire(resource)) ?? null;
+      } catch {
+        return undefined;
+      }
+    };
+    // Double-checked: another process may have filled it between our read and the lock.
+    const recheck = async (held: Lock | undefined): Promise<Gate> => {
+      const found = await this.lookup(ref.id, variantOf, tags);
+      if (found.kind === 'found' && freshness(found.entry.meta, found.entry.ageMs).fresh) {
+        this.release(held);
+        return { kind: 'found', found };
+      }
+      return { kind: 'lead', lock: held };
+    };
+    let held = await take();
+    if (held !== null) return recheck(held);
+    if (mode === 'skip') return { kind: 'busy' };
+    const deadline = performance.now() + this.waitMs;
+    let pause = 10;
+    while (performance.now() < deadline) {
+      await sleep(Math.min(pause, Math.max(1, deadline - performance.now())));
+      pause = Math.min(pause * 1.5, 100);
+      const found = await this.lookup(ref.id, variantOf, tags);
+      if (found.kind === 'found' && freshness(found.entry.meta, found.entry.ageMs).fresh) {
+        return { kind: 'found', found };
+      }
+      if (found.kind === 'error') return { kind: 'lead', lock: undefined };
+      if (found.kind === 'miss' && found.marker === 'uncacheable') return { kind: 'uncacheable' };
+      if (found.kind === 'miss' && found.marker === 'failed') return { kind: 'failed' };
+      held = await take();
+      if (held !== null) return recheck(held);
+    }
+    return { kind: 'lead', lock: undefined };
+  }
+
+  /** Release a fill's lock; a failure only means the TTL frees it. */
+  release(lock: Lock | undefined): void {
+    lock?.release().catch(() => {});
+  }
+
+  /**
+   * The current versions of `tags`, created where missing: taken before the origin call, so an
+   * invalidation during the call makes the new entry invalid at once. `undefined` when the
+   * store failed (the fill must then not be stored: nothing could invalidate it).
+   */
+  async ensureTags(tags: readonly string[]): Promise<Record<string, string> | undefined> {
+    if (tags.length === 0) return {};
+    try {
+      const versions = await this.store.tagVersions(tags, true);
+      const result: Record<string, string> = {};
+      tags.forEach((tag, i) => {
+        result[tag] = versions[i] ?? '';
+      });
+      return result;
+    } catch (error) {
+      this.counters.errors++;
+      this.events.emit('cache.error', { operation: 'ensure-tags' }, { error });
+      return undefined;
+    }
+  }
+
+  /**
+   * Write an entry (and put it in the L1 when no invalidation happened since `sequence`).
+   * Never rejects: a failed write is counted and reported, and the caller already answered.
+   */
+  async write(
+    ref: EntryRef,
+    observedGen: string,
+    meta: EntryMeta,
+    body: Buffer,
+    sequence: number,
+  ): Promise<boolean> {
+    try {
+      const outcome = await this.store.write(ref, {
+        observedGen,
+        lifetimeMs: lifetimeOf(meta),
+        meta: JSON.stringify(meta),
+        body,
+      });
+      if (outcome.kind === 'conflict') {
+        this.events.emit('cache.store', { key: ref.id, stored: false, reason: 'conflict' });
+        return false;
+      }
+      if (ref.vary !== '') this.#vary.set(ref.id, ref.vary, this.#clock() + VARY_MEMO_MS);
+      this.l1?.put(ref, { meta, body, gen: outcome.gen, ageMs: 0 }, sequence, lifetimeOf(meta));
+      this.events.emit('cache.store', { key: ref.id, stored: true });
+      return true;
+    } catch (error) {
+      this.counters.errors++;
+      this.events.emit('cache.error', { operation: 'write' }, { error });
+      this.events.emit('cache.store', { key: ref.id, stored: false, reason: 'error' });
+      return false;
+    }
+  }
+
+  /** Leave a hit-for-miss or failed-fill marker; failures are reported, never thrown. */
+  async mark(ref: EntryRef, marker: MissMarker, ttlMs?: number): Promise<void> {
+    try {
+      await this.store.mark(ref, marker, ttlMs ?? this.#failedFillMs);
+    } catch (error) {
+      this.counters.errors++;
+      this.events.emit('cache.error', { operation: 'mark' }, { error });
+    }
+  }
+
+  /** Remember a primary's Vary names (learned from a response). */
+  rememberVary(id: string, vary: string): void {
+    this.#vary.set(id, vary, this.#clock() + VARY_MEMO_MS);
+  }
+
+  /**
+   * Invalidate primaries and tags: in the store (so no reader anywhere matches them once this
+   * resolves), in this process's L1 and flights at once, then in the other processes' L1s via
+   * the bus. Rejects when the store did not confirm.
+   */
+  async invalidate(ids: readonly string[], tags: readonly string[], tagHashes: readonly string[]) {
+    // New callers must not join a fill that started before this invalidation.
+    for (const [key, flight] of this.#flights) {
+      if (ids.includes(flight.id) || flight.tags.some((tag) => tags.includes(tag))) {
+        this.#flights.delete(key);
+      }
+    }
+    this.l1?.invalidate(ids, tagHashes);
+    await Promise.all([this.store.removeTags(tags), ...ids.map((id) => this.store.remove(id))]);
+    // A second local pass: an L1 put racing the store calls above is dropped by the sequence.
+    this.l1?.invalidate(ids, tagHashes);
+    await this.bus?.publish({ k: [...ids], t: [...tagHashes] });
+    this.events.emit('cache.invalidate', { tags: tags.length, keys: ids.length });
+  }
+}

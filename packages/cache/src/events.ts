@@ -1,0 +1,42 @@
+/**
+ * The events @keel/cache emits through core's hook (`events` option). `key` is an opaque hash
+ * of the cache key (never the URL or key as typed); `layer` says where a hit came from.
+ */
+
+declare module '@keel/core' {
+  interface KeelEventMap {
+    /** Served from the cache while fresh. */
+    'cache.hit': { key: string; layer: 'l1' | 'store'; ageMs: number };
+    /** Not in the cache (or not usable): the origin or loader runs, or the request waited on one. */
+    'cache.miss': { key: string; collapsed: boolean };
+    /** A stale copy was served: while revalidating, or because the origin failed (`stale-if-error`). */
+    'cache.stale': {
+      key: string;
+      reason: 'stale-while-revalidate' | 'stale-if-error' | 'lock-busy';
+      ageMs: number;
+    };
+    /** The cache was not consulted: a credentialed request, a hit-for-miss marker, or the store was down. */
+    'cache.bypass': {
+      key?: string;
+      reason: 'credentials' | 'hit-for-miss' | 'store-unavailable' | 'no-key';
+    };
+    /** A response or value was stored (`stored: false`: it was refused, with `reason`). */
+    'cache.store': {
+      key: string;
+      stored: boolean;
+      reason?: 'uncacheable' | 'too-large' | 'conflict' | 'error' | 'failed';
+    };
+    /** Entries were invalidated by key or tag (`tags`/`keys` are counts). */
+    'cache.invalidate': { tags: number; keys: number };
+    /** The L1 was cleared to resynchronise after missed invalidation messages. */
+    'cache.l1-resync': {
+      reason: 'reconnect' | 'gap';
+      fromGeneration: number;
+      toGeneration: number;
+    };
+    /** A store call of the cache failed; the cache was bypassed (see `error`). */
+    'cache.error': { operation: string };
+  }
+}
+
+export {};

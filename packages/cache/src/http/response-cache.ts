@@ -1,0 +1,775 @@
+/**
+ * The response cache the Express and Koa adapters call: one `decide()` per request, then the
+ * adapter applies the decision — answer from the cache, run the handler untouched, or run it and
+ * hand the captured response back (`fill`). Every HTTP rule lives here, once.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  type CaptureResult,
+  hashKeyPart,
+  type KeelRequest,
+  type KeelResponse,
+  pickHeaders,
+  problemFromError,
+  problemResponse,
+  type ResponseHeaders,
+  validatorFor,
+} from '@keel/core';
+import type { Lock } from '@keel/lock';
+import { type Cache, createCache, engineOf, isCache } from '../cache.js';
+import { type CacheEngine, type Flight, TIMED_OUT, type VariantOf } from '../engine.js';
+import { type CachedEntry, type EntryMeta, freshness } from '../entry.js';
+import { SharedFillFailedError } from '../errors.js';
+import type { EntryRef } from '../types.js';
+import { type DispatchInit, revalidationToken } from './dispatch.js';
+import { cacheStatus, DEFAULT_STORED_HEADERS, replay, strongEtag } from './headers.js';
+import {
+  DEFAULT_SESSION_COOKIES,
+  hasCredentials,
+  type KeyRules,
+  normalizeVary,
+  primaryOf,
+  variantOf,
+} from './key.js';
+import { judgeResponse, type PolicyRules } from './policy.js';
+
+/** Statuses stored by default (RFC 9110 §15.1 "heuristically cacheable", minus the rare ones). */
+export const DEFAULT_CACHEABLE_STATUSES: readonly number[] = [200, 203, 204, 300, 301, 404, 410];
+
+/** What to do with requests that carry `Authorization` or a session cookie. */
+export type CredentialsMode = 'bypass' | 'partition' | 'share';
+
+export interface ResponseCacheOptions<Raw = unknown> {
+  /**
+   * The cache to store in, shared with `cache.wrap()` and `cache.invalidate()`. Create one per
+   * application with `createCache({ client })`. @default a private in-memory cache
+   */
+  cache?: Cache;
+  /** Freshness of stored responses, ms. @default 60_000 */
+  ttlMs?: number;
+  /**
+   * Take freshness from the response's `s-maxage` / `max-age` / `Expires` (and RFC 5861
+   * `stale-while-revalidate` / `stale-if-error`) when it has them; `ttlMs` otherwise.
+   * `no-store`, `private` and `no-cache` are honoured either way. @default false
+   */
+  respectCacheControl?: boolean;
+  /** After `ttlMs`, serve the stale response this long while one background request refreshes it, ms. @default 0 */
+  staleWhileRevalidateMs?: number;
+  /** After `ttlMs`, serve the stale response this long when the handler fails (5xx, throws) or times out, ms. @default 0 */
+  staleIfErrorMs?: number;
+  /**
+   * With a stale response at hand (`staleIfErrorMs`), serve it when the handler has not started
+   * its response within this many ms. @default no timeout
+   */
+  originTimeoutMs?: number;
+  /** Statuses that may be stored. @default [200, 203, 204, 300, 301, 404, 410] */
+  statuses?: readonly number[];
+  /** Query parameters in the key: `allow` (only these) and/or `ignore` (never these). @default all, sorted */
+  query?: { allow?: readonly string[]; ignore?: readonly string[] };
+  /** Request headers always part of the key (besides those the response's `Vary` names). @default [] */
+  varyHeaders?: readonly string[];
+  /**
+   * A partition of the key (tenant, locale, user…). Return `undefined` for "no partition". With
+   * `credentials: 'partition'`, credentialed requests are cached only when it returns a value.
+   */
+  partition?: (req: KeelRequest<Raw>) => string | undefined;
+  /**
+   * Requests with `Authorization` or a session cookie: `bypass` the cache (default), cache them
+   * per `partition` (which must then identify the user; `private` responses are stored too), or
+   * `share` them (RFC 9111 §3.5 then still requires `public`, `s-maxage` or `must-revalidate`).
+   * @default 'bypass'
+   */
+  credentials?: CredentialsMode;
+  /** Cookie names that mark a session (case-insensitive). @default connect.sid, koa.sess, sid, session, … */
+  sessionCookies?: readonly string[];
+  /** Tags of stored responses, for `cache.invalidate({ tags })`. @default [] */
+  tags?: readonly string[] | ((req: KeelRequest<Raw>) => readonly string[]);
+  /** Response headers stored besides the defaults (Content-Type, Cache-Control, ETag, Vary…). @default [] */
+  storeHeaders?: readonly string[];
+  /** Largest body stored, bytes; larger responses are sent but not stored. @default 1_048_576 */
+  maxBodyBytes?: number;
+  /** How long a response found uncacheable makes its key skip the cache ("hit-for-miss"), ms. @default 10_000 */
+  hitForMissMs?: number;
+  /**
+   * A successful (2xx/3xx) POST, PUT, PATCH or DELETE invalidates every cached variant of its
+   * path (entries are tagged by path). @default false
+   */
+  invalidateOnUnsafe?: boolean;
+  /** The cache's name in `Cache-Status`, or `false` to send none. @default 'keel' */
+  cacheStatus?: string | false;
+  /** Add a strong `ETag` to stored responses that have none. @default true */
+  etag?: boolean;
+}
+
+/** What the adapter does with a request. */
+export type CacheDecision =
+  /** Answer with this response (a hit, a 304, a collapsed or stale copy, or a 503 problem). */
+  | { kind: 'respond'; response: KeelResponse }
+  /**
+   * Run the handler untouched, with these headers set. `after(status)` (unsafe methods with
+   * `invalidateOnUnsafe`) must be awaited before the response is sent.
+   */
+  | { kind: 'pass'; headers: ResponseHeaders; after?: (status: number) => Promise<void> }
+  /** Run the handler, capture its response (`captureResponse`) and hand it to `fill.complete`. */
+  | { kind: 'fill'; headers: ResponseHeaders; fill: CacheFill };
+
+/** A fill in progress: the handler's response is what this request and its waiters get. */
+export interface CacheFill {
+  /** `maxBytes` for `captureResponse`. */
+  readonly maxBytes: number;
+  /** True when a stale copy may replace an error response (`fallback`). */
+  readonly canFallBack: boolean;
+  /** With `canFallBack`: serve the stale copy if the handler has not responded by then, ms. */
+  readonly timeoutMs: number | undefined;
+  /**
+   * The stale copy to send instead of a 5xx status, a thrown error or a timeout (stale-if-error),
+   * or `undefined`. Once it returned a response, the handler's own response is discarded.
+   */
+  fallback(reason: number | 'error' | 'timeout'): KeelResponse | undefined;
+  /** The handler's captured response. Returns at once: the write never delays anything. */
+  complete(result: CaptureResult): void;
+  /** The handler threw (Koa): waiters get a stale copy or a 503 at once. */
+  fail(error: unknown): void;
+}
+
+/** What the adapter knows beyond the request. */
+export interface DecideEnv {
+  /** The Node request object (to recognise a background revalidation). */
+  incoming?: unknown;
+  /** Sends a request through the application (for stale-while-revalidate's background refresh). */
+  dispatch?: (init: DispatchInit) => Promise<void>;
+}
+
+export interface ResponseCache<Raw = unknown> {
+  /** The cache entries go to (for `invalidate`, `stats`). */
+  readonly cache: Cache;
+  decide(req: KeelRequest<Raw>, env?: DecideEnv): Promise<CacheDecision>;
+}
+
+const KNOWN = [
+  'cache',
+  'ttlMs',
+  'respectCacheControl',
+  'staleWhileRevalidateMs',
+  'staleIfErrorMs',
+  'originTimeoutMs',
+  'statuses',
+  'query',
+  'varyHeaders',
+  'partition',
+  'credentials',
+  'sessionCookies',
+  'tags',
+  'storeHeaders',
+  'maxBodyBytes',
+  'hitForMissMs',
+  'invalidateOnUnsafe',
+  'cacheStatus',
+  'etag',
+] as const;
+
+/** Headers of the request not copied into a background revalidation. */
+const NOT_FORWARDED = new Set([
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+  'if-range',
+  'range',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'expect',
+]);
+
+/** The tag every entry of a path carries with `invalidateOnUnsafe`. */
+export function pathTag(path: string): string {
+  return `keel:path:${path}`;
+}
+
+/** What a flight's leader found or produced, for the requests that joined it. */
+type HttpOutcome =
+  /** In the cache (`swr`: stale, being revalidated in the background). */
+  | { kind: 'hit'; ref: EntryRef; entry: CachedEntry; swr: boolean }
+  /** Produced by the leader's handler and storable: safe to share with the same variant. */
+  | { kind: 'stored'; ref: EntryRef; entry: CachedEntry }
+  | { kind: 'uncacheable' }
+  | { kind: 'not-stored' }
+  | { kind: 'failed'; stale: CachedEntry | undefined };
+
+interface RequestContext<Raw> {
+  req: KeelRequest<Raw>;
+  id: string;
+  tags: readonly string[];
+  variant: VariantOf;
+  shared: boolean;
+  env: DecideEnv;
+}
+
+interface FillContext<Raw> {
+  ctx: RequestContext<Raw>;
+  ref: EntryRef;
+  gen: string;
+  lock: Lock | undefined;
+  versions: Record<string, string> | undefined;
+  flight: Flight<HttpOutcome>;
+  key: string;
+  stale: CachedEntry | undefined;
+  sequence: number;
+  /** The store failed on lookup: nothing will be written. */
+  storeDown?: boolean;
+}
+
+const PASS: CacheDecision = { kind: 'pass', headers: {} };
+/** A background revalidation still running after this long is abandoned, ms. */
+const REFRESH_TIMEOUT_MS = 30_000;
+const flightKey = (ref: EntryRef) => `h\n${ref.id}\n${ref.variant}`;
+
+/** Build the framework-neutral response cache (the adapters' `responseCache()` call this). */
+export function createResponseCache<Raw = unknown>(
+  options: ResponseCacheOptions<Raw> = {},
+): ResponseCache<Raw> {
+  const v = validatorFor('responseCache');
+  v.knownOptions(options, KNOWN);
+  if (options.cache !== undefined && !isCache(options.cache)) {
+    throw v.fail('cache', options.cache, 'a cache from createCache()');
+  }
+  const cache = options.cache ?? createCache();
+  const engine: CacheEngine = engineOf(cache);
+  const ttlMs = v.positiveInteger('ttlMs', options.ttlMs, 60_000, 'ms');
+  const swrMs = v.nonNegativeInteger(
+    'staleWhileRevalidateMs',
+    options.staleWhileRevalidateMs,
+    0,
+    'ms',
+  );
+  const sieMs = v.nonNegativeInteger('staleIfErrorMs', options.staleIfErrorMs, 0, 'ms');
+  const originTimeoutMs =
+    options.originTimeoutMs === undefined
+      ? undefined
+      : v.positiveInteger('originTimeoutMs', options.originTimeoutMs, undefined, 'ms');
+  const statuses = new Set(numbers(v, 'statuses', options.statuses, DEFAULT_CACHEABLE_STATUSES));
+  const keyRules: KeyRules = {
+    allow: options.query?.allow ? strings(v, 'query.allow', options.query.allow) : undefined,
+    ignore: strings(v, 'query.ignore', options.query?.ignore ?? []),
+    headers: strings(v, 'varyHeaders', options.varyHeaders ?? [])
+      .map((h) => h.toLowerCase())
+      .sort(),
+  };
+  if (options.query !== undefined)
+    validatorFor('responseCache.query').knownOptions(options.query, ['allow', 'ignore']);
+  const partition = v.optionalFunc<(req: KeelRequest<Raw>) => string | undefined>(
+    'partition',
+    options.partition,
+  );
+  const credentials = v.oneOf(
+    'credentials',
+    options.credentials,
+    ['bypass', 'partition', 'share'],
+    'bypass',
+  );
+  if (credentials === 'partition' && !partition) {
+    throw v.fail('partition', partition, "a function when credentials is 'partition'");
+  }
+  const sessionCookies = new Set(
+    strings(v, 'sessionCookies', options.sessionCookies ?? DEFAULT_SESSION_COOKIES).map((c) =>
+      c.toLowerCase(),
+    ),
+  );
+  const tagsOption = options.tags;
+  if (tagsOption !== undefined && typeof tagsOption !== 'function') strings(v, 'tags', tagsOption);
+  const storedHeaders = [
+    ...DEFAULT_STORED_HEADERS,
+    ...strings(v, 'storeHeaders', options.storeHeaders ?? []).map((h) => h.toLowerCase()),
+  ];
+  const maxBodyBytes = v.positiveInteger('maxBodyBytes', options.maxBodyBytes, 1_048_576, 'bytes');
+  const hitForMissMs = v.positiveInteger('hitForMissMs', options.hitForMissMs, 10_000, 'ms');
+  const invalidateOnUnsafe = v.boolean('invalidateOnUnsafe', options.invalidateOnUnsafe, false);
+  const statusName =
+    options.cacheStatus === false
+      ? undefined
+      : v.string('cacheStatus', options.cacheStatus, 'keel', {
+          test: /^[A-Za-z][A-Za-z0-9_.:/-]*$/,
+          allowed: 'a token (letters, digits, _.:/-) or false',
+        });
+  const etag = v.boolean('etag', options.etag, true);
+  const respectCacheControl = v.boolean('respectCacheControl', options.respectCacheControl, false);
+  const maxTtlMs = 86_400_000;
+  const refreshes = new Map<string, FillContext<Raw>>();
+  const counters = engine.counters;
+  const events = engine.events;
+
+  const status = (params: Parameters<typeof cacheStatus>[1]) =>
+    statusName === undefined ? undefined : cacheStatus(statusName, params);
+  const withStatus = (params: Parameters<typeof cacheStatus>[1]): ResponseHeaders => {
+    const value = status(params);
+    return value === undefined ? {} : { 'cache-status': value };
+  };
+  const passWith = (params: Parameters<typeof cacheStatus>[1]): CacheDecision => ({
+    kind: 'pass',
+    headers: withStatus(params),
+  });
+
+  function stored(entry: CachedEntry) {
+    return { status: entry.meta.s ?? 200, headers: entry.meta.h ?? {}, body: entry.body };
+  }
+
+  function respond(
+    req: KeelRequest<Raw>,
+    entry: CachedEntry,
+    params: Parameters<typeof cacheStatus>[1],
+  ): CacheDecision {
+    return {
+      kind: 'respond',
+      response: replay(
+        req.headers,
+        stored(entry),
+        entry.ageMs,
+        status(params),
+        req.method === 'HEAD',
+      ),
+    };
+  }
+
+  function serveStale(
+    ctx: RequestContext<Raw>,
+    entry: CachedEntry,
+    fwdStatus?: number,
+  ): KeelResponse {
+    counters.stale++;
+    events.emit('cache.stale', { key: ctx.id, reason: 'stale-if-error', ageMs: entry.ageMs });
+    return replay(
+      ctx.req.headers,
+      stored(entry),
+      entry.ageMs,
+      status({
+        fwd: 'stale',
+        ...(fwdStatus === undefined ? {} : { fwdStatus }),
+        ttlMs: entry.meta.ttl - entry.ageMs,
+        detail: 'stale-if-error',
+      }),
+      ctx.req.method === 'HEAD',
+    );
+  }
+
+  function failed(ctx: RequestContext<Raw>, stale: CachedEntry | undefined): CacheDecision {
+    if (stale) return { kind: 'respond', response: serveStale(ctx, stale) };
+    const error = new SharedFillFailedError(1);
+    const response = problemResponse(problemFromError(error), { 'retry-after': '1' });
+    const value = status({ fwd: 'miss', collapsed: true, detail: 'shared-fill-failed' });
+    if (value !== undefined) response.headers['cache-status'] = value;
+    return { kind: 'respond', response };
+  }
+
+  async function decide(req: KeelRequest<Raw>, env: DecideEnv = {}): Promise<CacheDecision> {
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      if (!invalidateOnUnsafe) return PASS;
+      const tag = pathTag(req.path);
+      return {
+        kind: 'pass',
+        headers: {},
+        after: async (code) => {
+          if (code < 200 || code >= 400) return;
+          try {
+            await cache.invalidate({ tags: [tag] });
+          } catch (error) {
+            events.emit('cache.error', { operation: 'invalidate' }, { error });
+          }
+        },
+      };
+    }
+    const token = revalidationToken(env.incoming);
+    if (token !== undefined) {
+      const pending = refreshes.get(token);
+      if (pending) {
+        refreshes.delete(token);
+        return fillDecision(pending);
+      }
+    }
+    let part: string | undefined;
+    if (partition) {
+      const value = partition(req);
+      if (value !== undefined && (typeof value !== 'string' || value === '')) {
+        throw v.fail('partition', value, 'a function returning a non-empty string or undefined');
+      }
+      part = value;
+    }
+    let shared = true;
+    if (hasCredentials(req.headers, sessionCookies)) {
+      if (credentials === 'bypass' || (credentials === 'partition' && part === undefined)) {
+        counters.bypasses++;
+        events.emit('cache.bypass', { reason: 'credentials' });
+        return passWith({ fwd: 'bypass', detail: 'credentials' });
+      }
+      if (credentials === 'partition') shared = false;
+    }
+    const routeTags = typeof tagsOption === 'function' ? tagsOption(req) : (tagsOption ?? []);
+    const tags = invalidateOnUnsafe ? [...routeTags, pathTag(req.path)] : [...routeTags];
+    const ctx: RequestContext<Raw> = {
+      req,
+      id: hashKeyPart(primaryOf(req, keyRules, part)),
+      tags,
+      variant: (vary) => variantOf(req.headers, vary),
+      shared,
+      env,
+    };
+    return lookupAndDecide(ctx, 0);
+  }
+
+  function hit(ctx: RequestContext<Raw>, entry: CachedEntry, layer: 'l1' | 'store'): CacheDecision {
+    counters.hits++;
+    if (layer === 'l1') counters.l1Hits++;
+    if (events.active) events.emit('cache.hit', { key: ctx.id, layer, ageMs: entry.ageMs });
+    return respond(ctx.req, entry, { hit: true, ttlMs: entry.meta.ttl - entry.ageMs });
+  }
+
+  function staleWhileRevalidating(ctx: RequestContext<Raw>, entry: CachedEntry): CacheDecision {
+    counters.stale++;
+    events.emit('cache.stale', {
+      key: ctx.id,
+      reason: 'stale-while-revalidate',
+      ageMs: entry.ageMs,
+    });
+    return respond(ctx.req, entry, {
+      hit: true,
+      ttlMs: entry.meta.ttl - entry.ageMs,
+      detail: 'stale-while-revalidate',
+    });
+  }
+
+  /**
+   * The L1 answers fresh hits at once. Otherwise one request per variant (the flight's leader)
+   * looks the entry up and, on a miss, runs the handler; concurrent requests for it join and
+   * share what it found or produced.
+   */
+  async function lookupAndDecide(
+    ctx: RequestContext<Raw>,
+    attempt: number,
+  ): Promise<CacheDecision> {
+    const guess = engine.guess(ctx.id, ctx.variant);
+    const inL1 = engine.peek(guess, ctx.tags);
+    if (inL1 && freshness(inL1.entry.meta, inL1.entry.ageMs).fresh)
+      return hit(ctx, inL1.entry, 'l1');
+    // HEAD has no body to store: answered from a stored GET, or by the handler.
+    if (ctx.req.method === 'HEAD') return head(ctx);
+    const key = flightKey(guess);
+    const current = engine.flight<HttpOutcome>(key);
+    if (current) {
+      counters.collapsed++;
+      const outcome = await engine.waitFlight(current);
+      if (outcome === TIMED_OUT) {
+        counters.misses++;
+        return passWith({ fwd: 'miss' });
+      }
+      return joined(ctx, outcome, attempt);
+    }
+    const flight = engine.startFlight<HttpOutcome>(key, ctx.id, ctx.tags);
+    try {
+      return await lead(ctx, flight, key);
+    } catch (error) {
+      flight.resolve({ kind: 'not-stored' });
+      engine.endFlight(key, flight as Flight<unknown>);
+      throw error;
+    }
+  }
+
+  async function head(ctx: RequestContext<Raw>): Promise<CacheDecision> {
+    const found = await engine.lookup(ctx.id, ctx.variant, ctx.tags);
+    if (found.kind === 'found') {
+      const state = freshness(found.entry.meta, found.entry.ageMs);
+      if (state.fresh) return hit(ctx, found.entry, found.layer);
+      if (state.revalidate) return staleWhileRevalidating(ctx, found.entry);
+    }
+    counters.misses++;
+    return passWith({ fwd: 'miss' });
+  }
+
+  async function lead(
+    ctx: RequestContext<Raw>,
+    flight: Flight<HttpOutcome>,
+    key: string,
+  ): Promise<CacheDecision> {
+    const end = (outcome: HttpOutcome) => {
+      flight.resolve(outcome);
+      engine.endFlight(key, flight as Flight<unknown>);
+    };
+    const found = await engine.lookup(ctx.id, ctx.variant, ctx.tags);
+    let stale: CachedEntry | undefined;
+    let gen = '';
+    let storeDown = false;
+    if (found.kind === 'found') {
+      const { entry } = found;
+      const state = freshness(entry.meta, entry.ageMs);
+      if (state.fresh) {
+        end({ kind: 'hit', ref: found.ref, entry, swr: false });
+        return hit(ctx, entry, found.layer);
+      }
+      if (state.revalidate && ctx.env.dispatch) {
+        // Joiners get the stale copy too; the flight lasts until the refresh has landed.
+        flight.resolve({ kind: 'hit', ref: found.ref, entry, swr: true });
+        revalidate(ctx, found.ref, entry, flight, key);
+        return staleWhileRevalidating(ctx, entry);
+      }
+      if (state.ifError || state.revalidate) stale = entry;
+      gen = entry.gen;
+    } else if (found.kind === 'miss') {
+      if (found.marker === 'uncacheable') {
+        end({ kind: 'uncacheable' });
+        counters.bypasses++;
+        events.emit('cache.bypass', { key: ctx.id, reason: 'hit-for-miss' });
+        return passWith({ fwd: 'miss', detail: 'hit-for-miss' });
+      }
+      gen = found.gen;
+    } else {
+      storeDown = true;
+      counters.bypasses++;
+      events.emit('cache.bypass', { key: ctx.id, reason: 'store-unavailable' });
+    }
+    counters.misses++;
+    events.emit('cache.miss', { key: ctx.id, collapsed: false });
+    const ref = found.ref;
+    const gate = storeDown
+      ? ({ kind: 'lead', lock: undefined } as const)
+      : await engine.gate(ref, ctx.variant, ctx.tags, 'wait');
+    switch (gate.kind) {
+      case 'found':
+        counters.collapsed++;
+        end({ kind: 'stored', ref: gate.found.ref, entry: gate.found.entry });
+        return respond(ctx.req, gate.found.entry, { fwd: 'miss', collapsed: true });
+      case 'uncacheable':
+        end({ kind: 'uncacheable' });
+        return passWith({ fwd: stale ? 'stale' : 'miss', detail: 'hit-for-miss' });
+      case 'failed':
+        end({ kind: 'failed', stale });
+        return failed(ctx, stale);
+      case 'busy':
+        end({ kind: 'not-stored' });
+        return passWith({ fwd: stale ? 'stale' : 'miss' });
+    }
+    const sequence = engine.sequence;
+    const versions = storeDown ? undefined : await engine.ensureTags(ctx.tags);
+    return fillDecision({
+      ctx,
+      ref,
+      gen,
+      lock: gate.lock,
+      versions,
+      flight,
+      key,
+      stale,
+      sequence,
+      storeDown,
+    });
+  }
+
+  /** A request that joined another's flight: share its result when it is the same representation. */
+  function joined(
+    ctx: RequestContext<Raw>,
+    outcome: HttpOutcome,
+    attempt: number,
+  ): CacheDecision | Promise<CacheDecision> {
+    switch (outcome.kind) {
+      case 'hit':
+      case 'stored':
+        // Same variant under the entry's Vary: the same representation, safe to share.
+        if (outcome.ref.variant === ctx.variant(outcome.ref.vary)) {
+          if (outcome.kind === 'stored') {
+            counters.misses++;
+            events.emit('cache.miss', { key: ctx.id, collapsed: true });
+            return respond(ctx.req, outcome.entry, { fwd: 'miss', collapsed: true });
+          }
+          return outcome.swr
+            ? staleWhileRevalidating(ctx, outcome.entry)
+            : hit(ctx, outcome.entry, 'store');
+        }
+        // Another variant: the Vary is known now, so this request leads its own variant.
+        return attempt === 0 ? lookupAndDecide(ctx, 1) : passWith({ fwd: 'vary-miss' });
+      case 'failed':
+        counters.misses++;
+        return failed(ctx, outcome.stale);
+      case 'uncacheable':
+        counters.misses++;
+        return passWith({ fwd: 'miss', detail: 'hit-for-miss' });
+      default:
+        // Not stored (the leader's client went away, a 304…): try once more as a leader.
+        if (attempt === 0) return lookupAndDecide(ctx, 1);
+        counters.misses++;
+        return passWith({ fwd: 'miss' });
+    }
+  }
+
+  function fillDecision(f: FillContext<Raw>): CacheDecision {
+    const { ctx, ref, stale } = f;
+    let settled = false;
+    const settle = (outcome: HttpOutcome): boolean => {
+      if (settled) return false;
+      settled = true;
+      f.flight.resolve(outcome);
+      return true;
+    };
+    const finish = () => {
+      engine.release(f.lock);
+      engine.endFlight(f.key, f.flight as Flight<unknown>);
+    };
+    const refuse = (reason: 'uncacheable' | 'too-large', markMs: number) => {
+      settle({ kind: 'uncacheable' });
+      events.emit('cache.store', { key: ctx.id, stored: false, reason });
+      void engine.mark(ref, 'uncacheable', markMs).finally(finish);
+    };
+    const fail = () => {
+      settle({ kind: 'failed', stale });
+      events.emit('cache.store', { key: ctx.id, stored: false, reason: 'failed' });
+      void engine.mark(ref, 'failed').finally(finish);
+    };
+    const fill: CacheFill = {
+      maxBytes: maxBodyBytes,
+      canFallBack: stale !== undefined,
+      timeoutMs: stale !== undefined ? originTimeoutMs : undefined,
+      fallback(reason) {
+        if (!stale || settled) return undefined;
+        fail();
+        return serveStale(ctx, stale, typeof reason === 'number' ? reason : undefined);
+      },
+      fail(_error) {
+        if (!settled) fail();
+      },
+      complete(result) {
+        if (settled) return;
+        if (result.kind === 'aborted') {
+          settle({ kind: 'not-stored' });
+          return finish();
+        }
+        if (result.kind === 'too-large') return refuse('too-large', hitForMissMs);
+        const response = result.response;
+        if (response.status >= 500) return fail();
+        if (response.status === 304) {
+          settle({ kind: 'not-stored' });
+          return finish();
+        }
+        const rules: PolicyRules = {
+          statuses,
+          ttlMs,
+          swrMs,
+          sieMs,
+          respectCacheControl,
+          shared: ctx.shared,
+          maxTtlMs,
+        };
+        const verdict = judgeResponse(ctx.req, response, rules);
+        if (!verdict.store) return refuse('uncacheable', hitForMissMs);
+        const body = Buffer.isBuffer(response.body)
+          ? response.body
+          : Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+        const headers = pickHeaders(response.headers, storedHeaders);
+        if (etag && headers.etag === undefined) headers.etag = strongEtag(body);
+        const meta: EntryMeta = {
+          k: 'h',
+          ttl: verdict.ttlMs,
+          swr: verdict.swrMs,
+          sie: verdict.sieMs,
+          s: response.status,
+          h: headers,
+          ...(ctx.tags.length > 0 && f.versions ? { tg: f.versions } : {}),
+        };
+        const vary = normalizeVary(verdict.vary);
+        const target: EntryRef = { id: ref.id, vary, variant: ctx.variant(vary) };
+        engine.rememberVary(ref.id, vary);
+        settle({ kind: 'stored', ref: target, entry: { meta, body, gen: '', ageMs: 0 } });
+        // Without tag versions (the store failed) nothing could invalidate it: not stored.
+        if (f.versions === undefined) return finish();
+        void engine.write(target, f.gen, meta, body, f.sequence).finally(finish);
+      },
+    };
+    const detail = f.storeDown ? 'store-unavailable' : undefined;
+    return {
+      kind: 'fill',
+      headers: withStatus({ fwd: stale ? 'stale' : 'miss', ...(detail ? { detail } : {}) }),
+      fill,
+    };
+  }
+
+  /**
+   * Refresh a stale entry in the background: once per variant in this process (the caller's
+   * flight lasts until it is done) and per cluster (the lock; another holder means skip).
+   */
+  function revalidate(
+    ctx: RequestContext<Raw>,
+    ref: EntryRef,
+    entry: CachedEntry,
+    flight: Flight<HttpOutcome>,
+    key: string,
+  ): void {
+    const dispatch = ctx.env.dispatch;
+    if (!dispatch) return;
+    const token = randomBytes(12).toString('base64url');
+    let lock: Lock | undefined;
+    let registered = false;
+    void (async () => {
+      try {
+        const gate = await engine.gate(ref, ctx.variant, ctx.tags, 'skip');
+        if (gate.kind !== 'lead') return;
+        lock = gate.lock;
+        const sequence = engine.sequence;
+        const versions = await engine.ensureTags(ctx.tags);
+        refreshes.set(token, {
+          ctx,
+          ref,
+          gen: entry.gen,
+          lock,
+          versions,
+          flight,
+          key,
+          stale: undefined,
+          sequence,
+        });
+        registered = true;
+        const { req } = ctx;
+        const headers: Record<string, string | string[] | undefined> = {};
+        for (const [name, value] of Object.entries(req.headers)) {
+          if (!NOT_FORWARDED.has(name)) headers[name] = value;
+        }
+        await dispatch({
+          url: req.search === '' ? req.path : `${req.path}?${req.search}`,
+          headers,
+          remoteAddress: req.remoteAddress,
+          token,
+          timeoutMs: REFRESH_TIMEOUT_MS,
+        });
+      } catch (error) {
+        events.emit('cache.error', { operation: 'revalidate' }, { error });
+      } finally {
+        // Handed over: the copy reached this middleware, whose fill now owns flight and lock.
+        const handedOver = registered && !refreshes.has(token);
+        refreshes.delete(token);
+        if (!handedOver) {
+          flight.resolve({ kind: 'not-stored' });
+          engine.release(lock);
+          engine.endFlight(key, flight as Flight<unknown>);
+        }
+      }
+    })();
+  }
+
+  return { cache, decide };
+}
+
+function numbers(
+  v: ReturnType<typeof validatorFor>,
+  option: string,
+  value: unknown,
+  fallback: readonly number[],
+): number[] {
+  if (value === undefined) return [...fallback];
+  if (!Array.isArray(value) || !value.every((n) => Number.isInteger(n) && n >= 100 && n <= 599)) {
+    throw v.fail(option, value, 'an array of HTTP status codes');
+  }
+  return [...value];
+}
+
+function strings(v: ReturnType<typeof validatorFor>, option: string, value: unknown): string[] {
+  if (!Array.isArray(value) || !value.every((s) => typeof s === 'string' && s.length > 0)) {
+    throw v.fail(option, value, 'an array of non-empty strings');
+  }
+  return [...value];
+}
