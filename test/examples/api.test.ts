@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createData, createTokenSigner, type ExampleDeps } from '@keel/example-shared';
 import request from 'supertest';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -106,6 +107,7 @@ describe.each(frameworks)('%s example API', (_name, createApp) => {
     const token = await login(app);
     const created = await request(app)
       .post('/orders')
+      .set('Idempotency-Key', `"${randomUUID()}"`)
       .auth(token, { type: 'bearer' })
       .send({
         items: [
@@ -150,6 +152,7 @@ describe.each(frameworks)('%s example API', (_name, createApp) => {
     const token = await login(app);
     const res = await request(app)
       .post('/orders')
+      .set('Idempotency-Key', `"${randomUUID()}"`)
       .auth(token, { type: 'bearer' })
       .send({ items: [{ productId: 'p-nope', quantity: 1 }] });
     expect(res.status).toBe(400);
@@ -179,6 +182,7 @@ describe.each(frameworks)('%s example API', (_name, createApp) => {
 
     const created = await request(app)
       .post('/orders')
+      .set('Idempotency-Key', `"${randomUUID()}"`)
       .auth(alice, { type: 'bearer' })
       .send({ items: [{ productId: 'p-mug', quantity: 1 }] })
       .expect(201);

@@ -2,9 +2,12 @@
  * The orders/payments API on Express 5. `createApp()` builds the app without listening, so tests
  * drive it with supertest; `server.ts` starts it.
  *
- * Where Keel's features will plug in is marked `// later:` — each feature issue replaces its
- * marker with the real middleware from `@keel/express`.
+ * Keel at work: sessions (express-session on Keel's store), a global and a login
+ * rate limit, a cached catalogue invalidated by tag, and Idempotency-Key on order creation and
+ * payment. Everything is in memory unless `deps.redis` is given.
  */
+
+import { createCache } from '@keel/cache';
 import { type ProblemDetails, problemResponse, type ResponseHeaders } from '@keel/core';
 import {
   bearerToken,
@@ -19,7 +22,11 @@ import {
   type Role,
   WWW_AUTHENTICATE,
 } from '@keel/example-shared';
+import { idempotency, rateLimit, responseCache, sendResponse } from '@keel/express';
+import { createMemoryIdempotencyStore, createRedisIdempotencyStore } from '@keel/idempotency';
+import { createMemoryStore, createRedisStore } from '@keel/rate-limit';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { createSessions, sessionUser, startSession } from './sessions.js';
 
 /** What the app is built from (see @keel/example-shared). */
 export type AppDeps = ExampleDeps;
@@ -30,10 +37,9 @@ export interface AuthUser {
   role: Role;
 }
 
-// later: `sendProblem` may come from @keel/express, so app errors and Keel's share one writer.
+/** App errors go out through the same writer as Keel's own problem responses. */
 function sendProblem(res: Response, details: ProblemDetails, headers?: ResponseHeaders): void {
-  const response = problemResponse(details, headers);
-  res.status(response.status).set(response.headers).end(response.body);
+  sendResponse(res, problemResponse(details, headers));
 }
 
 function currentUser(res: Response): AuthUser {
@@ -48,13 +54,37 @@ function idParam(req: Request): string {
 
 export function createApp(deps: AppDeps): Express {
   const { data, tokens } = deps;
+  const keyPrefix = deps.keyPrefix ?? 'keel:';
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '16kb' }));
-  // later: app.use(rateLimit({ ... })) from @keel/express — per client, Redis store in Redis mode.
+  // Sessions: express-session on Keel's SessionStore (Redis in Redis mode), see sessions.ts.
+  const sessions = createSessions(deps);
+  app.use(sessions.middleware);
+  // Rate limits per client address (Redis in Redis mode, so all instances share the counts):
+  // 300 requests a minute everywhere, and 10 failed logins per 15 minutes (see /login). Behind
+  // a proxy, pass `identity: { trustProxy: … }` so the client is not the proxy.
+  const rateLimitStore = deps.redis
+    ? createRedisStore({ client: deps.redis, prefix: keyPrefix })
+    : createMemoryStore();
+  app.use(rateLimit({ name: 'global', store: rateLimitStore, limit: 300, windowMs: 60_000 }));
+  const loginLimit = rateLimit({
+    name: 'login',
+    store: rateLimitStore,
+    limit: 10,
+    windowMs: 15 * 60_000,
+    algorithm: 'sliding-log',
+    skipSuccessfulRequests: true,
+  });
 
-  /** Bearer-token authentication; the sessions feature will replace it with a session store. */
+  /** Authentication: a signed-in session (sessions.ts), else a bearer token (API clients). */
   async function requireAuth(req: Request, res: Response, next: NextFunction): Promise<void> {
+    // A signed-in session first (browsers); the bearer token remains for API clients.
+    const signedIn = sessionUser(req);
+    if (signedIn) {
+      res.locals.user = signedIn satisfies AuthUser;
+      return next();
+    }
     const token = bearerToken(req.get('authorization'));
     const username = token === undefined ? undefined : tokens.verify(token);
     const user = username === undefined ? undefined : await data.findUser(username);
@@ -80,7 +110,7 @@ export function createApp(deps: AppDeps): Express {
     else sendProblem(res, result.problem);
   });
 
-  app.post('/login', async (req, res) => {
+  app.post('/login', loginLimit, async (req, res) => {
     const parsed = parseLogin(req.body);
     if (!parsed.ok) return sendProblem(res, problems.validation(parsed.errors));
     const user = await checkPassword(data, parsed.value.username, parsed.value.password);
@@ -89,6 +119,7 @@ export function createApp(deps: AppDeps): Express {
         'www-authenticate': WWW_AUTHENTICATE,
       });
     }
+    await startSession(req, { username: user.username, role: user.role });
     const { token, expiresAt } = tokens.sign(user.username);
     res.json({
       token,
@@ -102,22 +133,38 @@ export function createApp(deps: AppDeps): Express {
     res.json(currentUser(res));
   });
 
-  // later: responseCache({ ttlMs: 30_000, tags: ['catalogue'] }) from @keel/express.
-  app.get('/catalogue', async (_req, res) => {
+  // Response cache: the slow catalogue is served from the cache for 30 s (Redis in Redis mode,
+  // so instances share it; concurrent misses make one query), and dropped by tag on a change.
+  const cache = createCache(deps.redis ? { client: deps.redis, prefix: keyPrefix } : {});
+  const catalogueCache = responseCache({ cache, ttlMs: 30_000, tags: ['catalogue'] });
+  app.get('/catalogue', catalogueCache, async (_req, res) => {
     res.json({ products: await data.listProducts() });
   });
 
-  // later: invalidate the 'catalogue' cache tag after the change.
+  // A price change drops every cached catalogue response (on every instance) before answering.
   app.patch('/catalogue/:id', requireAuth, requireRole('admin'), async (req, res) => {
     const parsed = parsePriceChange(req.body);
     if (!parsed.ok) return sendProblem(res, problems.validation(parsed.errors));
     const product = await data.updatePrice(idParam(req), parsed.value.priceCents);
     if (!product) return sendProblem(res, problems.notFound(`No product ${idParam(req)}.`));
+    await cache.invalidate({ tags: ['catalogue'] });
     res.json(product);
   });
 
-  // later: idempotency({ required: true }) from @keel/express, so a retried POST creates one order.
-  app.post('/orders', requireAuth, async (req, res) => {
+  // Idempotency-Key: a retried POST creates one order, and a retried payment charges once. One
+  // store for both routes (Redis in Redis mode, so every instance shares it); records are kept
+  // per user, so two users' keys never collide.
+  const idempotencyStore = deps.redis
+    ? createRedisIdempotencyStore({ client: deps.redis, prefix: keyPrefix })
+    : createMemoryIdempotencyStore();
+  const idempotent = (required: boolean) =>
+    idempotency({
+      store: idempotencyStore,
+      required,
+      scope: (req) => (req.raw.res ? currentUser(req.raw.res).username : undefined),
+    });
+
+  app.post('/orders', requireAuth, idempotent(true), async (req, res) => {
     const parsed = parseNewOrder(req.body);
     if (!parsed.ok) return sendProblem(res, problems.validation(parsed.errors));
     const result = await data.createOrder(currentUser(res).username, parsed.value.items);
@@ -141,8 +188,7 @@ export function createApp(deps: AppDeps): Express {
     res.json(order);
   });
 
-  // later: idempotency() here too — a payment retried after a timeout must not charge twice.
-  app.post('/orders/:id/pay', requireAuth, async (req, res) => {
+  app.post('/orders/:id/pay', requireAuth, idempotent(false), async (req, res) => {
     const result = await data.payOrder(currentUser(res).username, idParam(req));
     if (result.kind === 'not-found') {
       return sendProblem(res, problems.notFound(`No order ${idParam(req)}.`));
@@ -152,6 +198,8 @@ export function createApp(deps: AppDeps): Express {
     }
     res.json({ order: result.order, payment: result.payment });
   });
+
+  app.use(sessions.routes);
 
   app.use((req, res) => {
     sendProblem(res, problems.notFound(`No route for ${req.method} ${req.path}.`));

@@ -2,10 +2,12 @@
  * The orders/payments API on Koa 3 with @koa/router and @koa/bodyparser. `createApp()` builds the
  * app without listening, so tests drive `app.callback()` with supertest; `server.ts` starts it.
  *
- * Where Keel's features will plug in is marked `// later:` — each feature issue replaces its
- * marker with the real middleware from `@keel/koa`.
+ * Keel at work: sessions (koa-session on Keel's store), a global and a login
+ * rate limit, a cached catalogue invalidated by tag, and Idempotency-Key on order creation and
+ * payment. Everything is in memory unless `deps.redis` is given.
  */
 
+import { createCache } from '@keel/cache';
 import { type ProblemDetails, problemResponse, type ResponseHeaders } from '@keel/core';
 import {
   bearerToken,
@@ -20,9 +22,13 @@ import {
   type Role,
   WWW_AUTHENTICATE,
 } from '@keel/example-shared';
+import { createMemoryIdempotencyStore, createRedisIdempotencyStore } from '@keel/idempotency';
+import { idempotency, rateLimit, responseCache, sendResponse } from '@keel/koa';
+import { createMemoryStore, createRedisStore } from '@keel/rate-limit';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
+import { createSessions, sessionUser, startSession } from './sessions.js';
 
 /** What the app is built from (see @keel/example-shared). */
 export type AppDeps = ExampleDeps;
@@ -33,13 +39,9 @@ export interface AuthUser {
   role: Role;
 }
 
-// later: `sendProblem` may come from @keel/koa, so app errors and Keel's share one writer.
+/** App errors go out through the same writer as Keel's own problem responses. */
 function sendProblem(ctx: Context, details: ProblemDetails, headers?: ResponseHeaders): void {
-  const response = problemResponse(details, headers);
-  ctx.status = response.status;
-  ctx.set(response.headers);
-  // Content-Type is already set, so Koa keeps it rather than defaulting a Buffer to octet-stream.
-  ctx.body = Buffer.from(response.body);
+  sendResponse(ctx, problemResponse(details, headers));
 }
 
 function currentUser(ctx: Context): AuthUser {
@@ -48,11 +50,32 @@ function currentUser(ctx: Context): AuthUser {
 
 export function createApp(deps: AppDeps): Koa {
   const { data, tokens } = deps;
+  const keyPrefix = deps.keyPrefix ?? 'keel:';
   const app = new Koa();
   const router = new Router();
+  // Rate limits per client address (Redis in Redis mode, so all instances share the counts):
+  // 300 requests a minute everywhere, and 10 failed logins per 15 minutes (see /login). Behind
+  // a proxy, pass `identity: { trustProxy: … }` so the client is not the proxy.
+  const rateLimitStore = deps.redis
+    ? createRedisStore({ client: deps.redis, prefix: keyPrefix })
+    : createMemoryStore();
+  const loginLimit = rateLimit({
+    name: 'login',
+    store: rateLimitStore,
+    limit: 10,
+    windowMs: 15 * 60_000,
+    algorithm: 'sliding-log',
+    skipSuccessfulRequests: true,
+  });
 
-  /** Bearer-token authentication; the sessions feature will replace it with a session store. */
+  /** Authentication: a signed-in session (sessions.ts), else a bearer token (API clients). */
   async function requireAuth(ctx: Context, next: Next): Promise<void> {
+    // A signed-in session first (browsers); the bearer token remains for API clients.
+    const signedIn = sessionUser(ctx);
+    if (signedIn) {
+      ctx.state.user = signedIn satisfies AuthUser;
+      return next();
+    }
     const token = bearerToken(ctx.get('authorization') || undefined);
     const username = token === undefined ? undefined : tokens.verify(token);
     const user = username === undefined ? undefined : await data.findUser(username);
@@ -78,7 +101,7 @@ export function createApp(deps: AppDeps): Koa {
     else sendProblem(ctx, result.problem);
   });
 
-  router.post('/login', async (ctx) => {
+  router.post('/login', loginLimit, async (ctx) => {
     const parsed = parseLogin(ctx.request.body);
     if (!parsed.ok) return sendProblem(ctx, problems.validation(parsed.errors));
     const user = await checkPassword(data, parsed.value.username, parsed.value.password);
@@ -87,6 +110,7 @@ export function createApp(deps: AppDeps): Koa {
         'www-authenticate': WWW_AUTHENTICATE,
       });
     }
+    await startSession(ctx, { username: user.username, role: user.role });
     const { token, expiresAt } = tokens.sign(user.username);
     ctx.body = {
       token,
@@ -100,22 +124,38 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = currentUser(ctx);
   });
 
-  // later: responseCache({ ttlMs: 30_000, tags: ['catalogue'] }) from @keel/koa.
-  router.get('/catalogue', async (ctx) => {
+  // Response cache: the slow catalogue is served from the cache for 30 s (Redis in Redis mode,
+  // so instances share it; concurrent misses make one query), and dropped by tag on a change.
+  const cache = createCache(deps.redis ? { client: deps.redis, prefix: keyPrefix } : {});
+  const catalogueCache = responseCache({ cache, ttlMs: 30_000, tags: ['catalogue'] });
+  router.get('/catalogue', catalogueCache, async (ctx) => {
     ctx.body = { products: await data.listProducts() };
   });
 
-  // later: invalidate the 'catalogue' cache tag after the change.
+  // A price change drops every cached catalogue response (on every instance) before answering.
   router.patch('/catalogue/:id', requireAuth, requireRole('admin'), async (ctx) => {
     const parsed = parsePriceChange(ctx.request.body);
     if (!parsed.ok) return sendProblem(ctx, problems.validation(parsed.errors));
     const product = await data.updatePrice(ctx.params.id!, parsed.value.priceCents);
     if (!product) return sendProblem(ctx, problems.notFound(`No product ${ctx.params.id}.`));
+    await cache.invalidate({ tags: ['catalogue'] });
     ctx.body = product;
   });
 
-  // later: idempotency({ required: true }) from @keel/koa, so a retried POST creates one order.
-  router.post('/orders', requireAuth, async (ctx) => {
+  // Idempotency-Key: a retried POST creates one order, and a retried payment charges once. One
+  // store for both routes (Redis in Redis mode, so every instance shares it); records are kept
+  // per user, so two users' keys never collide.
+  const idempotencyStore = deps.redis
+    ? createRedisIdempotencyStore({ client: deps.redis, prefix: keyPrefix })
+    : createMemoryIdempotencyStore();
+  const idempotent = (required: boolean) =>
+    idempotency({
+      store: idempotencyStore,
+      required,
+      scope: (req) => currentUser(req.raw).username,
+    });
+
+  router.post('/orders', requireAuth, idempotent(true), async (ctx) => {
     const parsed = parseNewOrder(ctx.request.body);
     if (!parsed.ok) return sendProblem(ctx, problems.validation(parsed.errors));
     const result = await data.createOrder(currentUser(ctx).username, parsed.value.items);
@@ -141,8 +181,7 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = order;
   });
 
-  // later: idempotency() here too — a payment retried after a timeout must not charge twice.
-  router.post('/orders/:id/pay', requireAuth, async (ctx) => {
+  router.post('/orders/:id/pay', requireAuth, idempotent(false), async (ctx) => {
     const result = await data.payOrder(currentUser(ctx).username, ctx.params.id!);
     if (result.kind === 'not-found') {
       return sendProblem(ctx, problems.notFound(`No order ${ctx.params.id}.`));
@@ -168,8 +207,13 @@ export function createApp(deps: AppDeps): Koa {
       sendProblem(ctx, details);
     }
   });
+  // Sessions: koa-session on Keel's SessionStore (Redis in Redis mode), see sessions.ts. The
+  // account routes parse their own (form) bodies, so they come before the JSON-only parser.
+  const sessions = createSessions(app, deps);
+  app.use(sessions.middleware);
+  app.use(sessions.routes);
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' }));
-  // later: app.use(rateLimit({ ... })) from @keel/koa — per client, Redis store in Redis mode.
+  app.use(rateLimit({ name: 'global', store: rateLimitStore, limit: 300, windowMs: 60_000 }));
   // No allowedMethods(): like the Express example, a wrong method is a 404, not a 405.
   app.use(router.routes());
 

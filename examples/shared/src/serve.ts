@@ -18,6 +18,8 @@ export interface ExampleDeps {
   tokens: TokenSigner;
   /** Present in Redis mode. */
   redis?: Redis | undefined;
+  /** Prefix of Keel's Redis keys (rate limits, idempotency records, cache). @default 'keel:' */
+  keyPrefix?: string | undefined;
 }
 
 export interface ServeOptions {
