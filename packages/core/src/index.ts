@@ -73,3 +73,7 @@ export type { Validator } from './validate.js';
 export { assertKnownOptions, describeValue, optionError, validatorFor } from './validate.js';
 export type { WarningSwitches, Warnings, WarningsOptions } from './warnings.js';
 export { createWarnings } from './warnings.js';
+
+// The setup every Redis-backed store shares: options, validation, keyspace, scripts, caller.
+export { REDIS_STORE_OPTIONS, setupRedisStore } from './redis/redis-store.js';
+export type { RedisStoreOptions, RedisStoreParts, RedisStoreSpec } from './redis/redis-store.js';

@@ -9,18 +9,9 @@
  * failure policy.
  */
 import {
-  type CircuitBreakerOptions,
-  type Clock,
-  createKeyspace,
-  createScriptRunner,
-  createStoreCaller,
-  DEFAULT_PREFIX,
-  type KeelEventListener,
-  type KeelEvents,
-  type RedisClient,
+  type RedisStoreOptions as CoreRedisStoreOptions,
   type ScriptArg,
-  toEvents,
-  validatorFor,
+  setupRedisStore,
 } from '@keel/core';
 import { ALGORITHMS } from '../algorithms/index.js';
 import type { AlgorithmDecision } from '../algorithms/types.js';
@@ -30,54 +21,24 @@ import { ScriptStatus } from '../scripts/status.js';
 import type { RateLimitStore, StoreCheck, StoreCheckResult, StorePolicy } from '../types.js';
 import { VERSION } from '../version.js';
 
-export interface RedisStoreOptions {
-  /** An ioredis client: standalone, Sentinel or Cluster (see `createRedisClient` in @keel/core). */
-  client: RedisClient;
-  /** Global key prefix (no braces). Keys are `<prefix>rl:{<hash>}:…`. @default 'keel:' */
-  prefix?: string;
-  /**
-   * How long a check may take before the limiter stops waiting and applies its failure policy,
-   * ms. Keep it in tens of milliseconds: it is added to a request's latency when Redis stalls.
-   * @default 50
-   */
-  deadlineMs?: number;
-  /** Circuit breaker in front of Redis, or `false` to disable it. @default { failureThreshold: 5, openMs: 1000 } */
-  breaker?: CircuitBreakerOptions | false;
-  /** Receives `store.call` (with latency) and `store.circuit` events. */
-  events?: KeelEvents | KeelEventListener;
-  /**
-   * Tests only: a clock whose time is passed to the scripts instead of the server's `TIME`, so
-   * a test can move time. Never set this in production: application clocks disagree.
-   */
-  clockForTests?: Clock;
-}
-
-const KNOWN = ['client', 'prefix', 'deadlineMs', 'breaker', 'events', 'clockForTests'] as const;
+/**
+ * Options of the Redis store: those every Keel Redis store takes (see `RedisStoreOptions` in
+ * @keel/core). Keys are `<prefix>rl:{<hash of the client key>}:…`. `deadlineMs` is how long a
+ * check may take before the limiter applies its failure policy: keep it in tens of
+ * milliseconds, since it is added to a request's latency when Redis stalls. @default 50
+ */
+export type RedisStoreOptions = CoreRedisStoreOptions;
 
 /** Per-policy fields the check script reads after the key. */
 const CHECK_FIELDS = 5;
 
 export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
-  const v = validatorFor('createRedisStore');
-  v.knownOptions(options, KNOWN);
-  if (
-    typeof options !== 'object' ||
-    options === null ||
-    typeof options.client?.defineCommand !== 'function'
-  ) {
-    throw v.fail('client', options?.client, 'an ioredis Redis or Cluster instance');
-  }
-  const { client } = options;
-  const keyspace = createKeyspace(options.prefix ?? DEFAULT_PREFIX, 'rl');
-  const deadlineMs = v.positiveInteger('deadlineMs', options.deadlineMs, 50, 'milliseconds');
-  const clockForTests = v.optionalFunc<Clock>('clockForTests', options.clockForTests);
-  const runner = createScriptRunner(client, 'keel:rl', VERSION);
-  const call = createStoreCaller({
+  const { client, keyspace, runner, call, clockForTests } = setupRedisStore(options, {
+    component: 'createRedisStore',
     feature: 'rate-limit',
-    deadlineMs,
-    client,
-    events: toEvents(options.events),
-    ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
+    short: 'rl',
+    version: VERSION,
+    defaultDeadlineMs: 50,
   });
 
   const keysOf = (clientKey: string, policies: readonly StorePolicy[]) => {

@@ -1,0 +1,105 @@
+/**
+ * What every Redis-backed Keel store shares: its options (client, prefix, deadline, breaker,
+ * events, test clock), their validation, and the plumbing built from them — the feature's
+ * keyspace, its versioned script runner and the guarded store caller. A feature's store adds
+ * only its own options and its script calls.
+ */
+import type { KeelEventListener, KeelEvents } from '../events.js';
+import { toEvents } from '../events.js';
+import type { Clock } from '../memory/clock.js';
+import { validatorFor } from '../validate.js';
+import type { CircuitBreakerOptions } from './circuit-breaker.js';
+import type { RedisClient } from './client.js';
+import { createKeyspace, DEFAULT_PREFIX, type Keyspace, validatePrefix } from './keys.js';
+import { createScriptRunner, type ScriptRunner } from './scripts.js';
+import { createStoreCaller, type StoreCaller } from './store-call.js';
+
+/** The options every Redis-backed store of Keel takes. */
+export interface RedisStoreOptions {
+  /** An ioredis `Redis` (standalone or Sentinel) or `Cluster`; `createRedisClient()` picks safe defaults. */
+  client: RedisClient;
+  /** Global key prefix, without braces. @default 'keel:' */
+  prefix?: string;
+  /** Deadline of each store call, ms; what a missed one means is the feature's failure policy. */
+  deadlineMs?: number;
+  /** Circuit breaker in front of Redis, or `false` to disable it. @default { failureThreshold: 5, openMs: 1000 } */
+  breaker?: CircuitBreakerOptions | false;
+  /** Receives `store.call` (with latency) and `store.circuit` events. */
+  events?: KeelEvents | KeelEventListener;
+  /**
+   * Tests only: scripts take their time from this clock instead of Redis `TIME`, so a test can
+   * move time without sleeping. Never set it in production (application clocks drift).
+   * @default undefined (the Redis server clock)
+   */
+  clockForTests?: Clock;
+}
+
+/** The option names of {@link RedisStoreOptions}, for `knownOptions` checks. */
+export const REDIS_STORE_OPTIONS = [
+  'client',
+  'prefix',
+  'deadlineMs',
+  'breaker',
+  'events',
+  'clockForTests',
+] as const;
+
+export interface RedisStoreSpec {
+  /** Name used in error messages, e.g. `createRedisStore`. */
+  component: string;
+  /** Feature name for events, e.g. `rate-limit`. */
+  feature: string;
+  /** Short keyspace name: keys are `<prefix><short>:{…}`, scripts `keel:<short>:<name>:<version>`. */
+  short: string;
+  /** The feature package's version, part of every script's command name. */
+  version: string;
+  /** The feature's default deadline, ms. */
+  defaultDeadlineMs: number;
+  /** Option names the feature's store accepts besides {@link REDIS_STORE_OPTIONS}. */
+  extraOptions?: readonly string[];
+}
+
+export interface RedisStoreParts {
+  client: RedisClient;
+  keyspace: Keyspace;
+  runner: ScriptRunner;
+  call: StoreCaller;
+  events: KeelEvents;
+  deadlineMs: number;
+  /** The test clock, when one was given. */
+  clockForTests: Clock | undefined;
+}
+
+/** Validate the shared options and build the plumbing of one feature's Redis store. */
+export function setupRedisStore(options: RedisStoreOptions, spec: RedisStoreSpec): RedisStoreParts {
+  const v = validatorFor(spec.component);
+  v.knownOptions(options, [...REDIS_STORE_OPTIONS, ...(spec.extraOptions ?? [])]);
+  const client = options?.client;
+  if (typeof client !== 'object' || client === null || typeof client.defineCommand !== 'function') {
+    throw v.fail('client', client, 'an ioredis Redis or Cluster instance');
+  }
+  const prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX, `${spec.component}.prefix`);
+  const deadlineMs = v.positiveInteger(
+    'deadlineMs',
+    options.deadlineMs,
+    spec.defaultDeadlineMs,
+    'milliseconds',
+  );
+  const clockForTests = v.optionalFunc<Clock>('clockForTests', options.clockForTests);
+  const events = toEvents(options.events);
+  return {
+    client,
+    keyspace: createKeyspace(prefix, spec.short),
+    runner: createScriptRunner(client, `keel:${spec.short}`, spec.version),
+    call: createStoreCaller({
+      feature: spec.feature,
+      deadlineMs,
+      client,
+      events,
+      ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
+    }),
+    events,
+    deadlineMs,
+    clockForTests,
+  };
+}
