@@ -1,8 +1,8 @@
 /**
  * express-session + Keel's SessionStore on Redis (ioredis), defaults as a connect-redis user
- * would switch: `/read` (get + touch script), `/write` (get + field-merge script); and
- * `/lazy/read` with `touchAfter: 60` (a read within a minute of the last touch is one GET-like
- * script, no touch).
+ * would switch: `/read` (one read script, which slides the TTL once it is a second behind; the
+ * touch express-session then asks for needs no Redis call), `/write` (read script +
+ * field-merge script); and `/lazy/read` with `touchAfter: 60` (slides at most once a minute).
  */
 import { SessionStore } from '@keel/express';
 import { KEEL_SID } from '../session-requests.js';

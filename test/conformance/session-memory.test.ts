@@ -21,6 +21,9 @@ describeSessionConformance(
           createdAtMs: 0,
         });
       },
+      age: async (_id, ms) => {
+        clock.advance(ms);
+      },
       cleanup: async () => {},
     };
   },

@@ -11,6 +11,7 @@ import {
   SessionRepository,
   type SessionRepositoryOptions,
   type SessionStorage,
+  SLIDE_SLACK_MS,
 } from '@keel/session';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -20,6 +21,8 @@ export interface SessionTarget {
   storage(): SessionStorage;
   /** Overwrite the raw stored payload of a session (corruption cases). */
   writeRaw(id: string, payload: string | Buffer): Promise<void>;
+  /** Let `ms` of a session's idle TTL pass (the clock in memory; a shorter TTL on Redis). */
+  age(id: string, ms: number): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -155,6 +158,54 @@ export function describeSessionConformance(
       const after = (await r.load('s'))!;
       expect(after.data).toEqual({ _expire: 2, a: 1 });
       expect(after.snapshot.ttlMs).toBeGreaterThan(15_000);
+    });
+
+    it('a sliding load does the touch: back to the idle TTL once behind, then touch() is free', async () => {
+      const r = repo();
+      await r.save('s', { a: 1 }, { ttlMs: 60_000 });
+      // Within SLIDE_SLACK_MS of full: nothing to slide, and the touch after it is skipped.
+      const fresh = (await r.load('s', { slide: true }))!;
+      expect(fresh.data).toEqual({ a: 1 });
+      expect(fresh.snapshot.touchSlackMs).toBe(SLIDE_SLACK_MS);
+      expect(await r.touch('s', { ttlMs: 60_000, snapshot: fresh.snapshot })).toBe('skipped');
+      // 20 s later a plain load only reads; a sliding one extends it back to 60 s.
+      await t.age('s', 20_000);
+      expect((await r.load('s'))!.snapshot.ttlMs).toBeLessThanOrEqual(40_000);
+      const slid = (await r.load('s', { slide: true }))!;
+      expect(slid.snapshot.ttlMs).toBeGreaterThan(59_000);
+      expect((await r.load('s'))!.snapshot.ttlMs).toBeGreaterThan(59_000);
+      expect(await r.touch('s', { ttlMs: 60_000, snapshot: slid.snapshot })).toBe('skipped');
+      // A request that ran longer than the slack touches at its end as before.
+      await t.age('s', 5_000);
+      if (!caps.clock) slid.snapshot.loadedAt -= 5_000;
+      expect(await r.touch('s', { ttlMs: 60_000, snapshot: slid.snapshot })).toBe('touched');
+      expect(await r.load('missing', { slide: true })).toBeUndefined();
+    });
+
+    it('a sliding load never shortens, never passes the absolute lifetime, never slides what Keel did not write', async () => {
+      const r = repo({ absoluteTtlMs: 30_000 });
+      await r.save('s', { a: 1 }, { ttlMs: 60_000 });
+      await t.age('s', 10_000);
+      // Never past the absolute lifetime (30 s from creation).
+      const capped = (await r.load('s', { slide: true }))!;
+      expect(capped.snapshot.ttlMs).toBeLessThanOrEqual(30_000);
+      // A remember-me write (longer TTL) slides back to that TTL, not to a shorter one.
+      const long = repo();
+      await long.save('long', { a: 1 }, { ttlMs: 120_000 });
+      await t.age('long', 30_000);
+      expect((await long.load('long', { slide: true }))!.snapshot.ttlMs).toBeGreaterThan(119_000);
+      // Written by connect-redis (no idle TTL known): read only, until a touch records one.
+      // (Only Redis has other writers: the memory storage's raw writes go through Keel.)
+      if (caps.clock) return;
+      await t.writeRaw('foreign', '{"a":1}');
+      await t.age('foreign', 30_000);
+      const foreign = (await long.load('foreign', { slide: true }))!;
+      expect(foreign.snapshot.ttlMs).toBeLessThanOrEqual(30_000);
+      expect(await long.touch('foreign', { ttlMs: 60_000, snapshot: foreign.snapshot })).toBe(
+        'touched',
+      );
+      await t.age('foreign', 30_000);
+      expect((await long.load('foreign', { slide: true }))!.snapshot.ttlMs).toBeGreaterThan(59_000);
     });
 
     it('touchAfterMs skips touches of a session that still has nearly its full TTL', async () => {

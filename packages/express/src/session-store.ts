@@ -13,6 +13,11 @@
  * snapshot onto the new `Session` object (another WeakMap). `set()`/`touch()` receive that
  * same `Session`, find what this request loaded, and write only the difference. Both maps are
  * weak: nothing outlives the request's session object.
+ *
+ * express-session touches every unchanged session it loaded, at the end of the request. `get()`
+ * therefore loads with `slide`: the read script extends the idle TTL when it is due, in the
+ * read's round trip, and the `touch()` that follows is answered without calling Redis unless
+ * the request ran long (see the repository's `LoadOptions.slide`).
  */
 import { createRequire } from 'node:module';
 import { type KeelEventListener, type KeelEvents, validatorFor } from '@keel/core';
@@ -44,7 +49,11 @@ export interface SessionStoreOptions extends SessionStorageChoice {
   ttl?: number | ((session: SessionData) => number);
   /** Store sessions without any expiry (connect-redis's meaning). @default false */
   disableTTL?: boolean;
-  /** Make `touch()` a no-op (connect-redis's meaning). @default false */
+  /**
+   * Make `touch()` a no-op (connect-redis's meaning); `get()` then does not slide the idle TTL
+   * either (by default the read script does express-session's end-of-request touch when due).
+   * @default false
+   */
   disableTouch?: boolean;
   /** Payload serializer, connect-redis's contract. @default JSON */
   serializer?: SessionSerializer;
@@ -52,7 +61,10 @@ export interface SessionStoreOptions extends SessionStorageChoice {
   scanCount?: number;
   /** Absolute lifetime from creation in **seconds**: nothing extends a session past it. @default none */
   absoluteTtl?: number;
-  /** Skip touches while the TTL is within this many **seconds** of full. @default 0 (always touch) */
+  /**
+   * Skip touches (and the read's slide) while the TTL is within this many **seconds** of full.
+   * @default 0 (the TTL is kept within 1 s of full: see `SLIDE_SLACK_MS` in @keel/session)
+   */
   touchAfter?: number;
   /** How long a destroyed session id refuses writes, ms. @default 60_000 */
   tombstoneTtlMs?: number;
@@ -130,6 +142,8 @@ export class SessionStore extends loadStore() {
   readonly #ttl: number | ((session: SessionData) => number);
   readonly #disableTTL: boolean;
   readonly #disableTouch: boolean;
+  /** Touch in `get()`'s round trip (express-session touches every unchanged session it loaded). */
+  readonly #slide: boolean;
   /** Objects `get()` returned → their snapshot, until `createSession()` claims it. */
   readonly #loaded = new WeakMap<object, SessionSnapshot>();
   /** `req.session` objects → what their request loaded (or last wrote). */
@@ -147,6 +161,7 @@ export class SessionStore extends loadStore() {
     this.#ttl = ttl;
     this.#disableTTL = disableTTL;
     this.#disableTouch = disableTouch;
+    this.#slide = !disableTouch && !disableTTL;
     const seconds = (value: number | undefined) =>
       value === undefined ? undefined : Math.round(value * 1000);
     this.repository = createSessionRepository(
@@ -177,7 +192,7 @@ export class SessionStore extends loadStore() {
     callback?: Callback<SessionData | null>,
   ): Promise<SessionData | null | undefined> {
     return settle(
-      this.repository.load(sid).then((loaded) => {
+      this.repository.load(sid, { slide: this.#slide }).then((loaded) => {
         if (!loaded) return null;
         this.#loaded.set(loaded.data, loaded.snapshot);
         return loaded.data as unknown as SessionData;

@@ -5,6 +5,7 @@ export { createSessionRepository, STORAGE_CHOICE_OPTIONS } from './create.js';
 export type {
   ConflictPolicy,
   LoadedSession,
+  LoadOptions,
   SaveOptions,
   SaveResult,
   SaveStatus,
@@ -13,7 +14,7 @@ export type {
   SessionSnapshot,
   UserSession,
 } from './repository.js';
-export { SessionRepository } from './repository.js';
+export { SessionRepository, SLIDE_SLACK_MS } from './repository.js';
 
 // Storages: in-process memory and Redis (standalone, Sentinel, Cluster).
 
@@ -24,8 +25,10 @@ export { createRedisSessionStorage } from './stores/redis.js';
 export type {
   DestroyResult,
   MergeRequest,
+  ReadResult,
   SaveRequest,
   SessionStorage,
+  SlideRequest,
   StoredSession,
   TouchResult,
   WriteLifetime,

@@ -61,6 +61,32 @@ export interface SessionSnapshot {
   createdAtMs: number;
   /** Hash of the owning user at load ('' = none). */
   userHash: string;
+  /**
+   * {@link SessionRepository.touch} with this snapshot is skipped while the session's remaining
+   * TTL is within this of the TTL it would set, ms: `touchAfterMs`, or at least
+   * {@link SLIDE_SLACK_MS} after a sliding load (which did the touch already). 0 = never skip.
+   */
+  touchSlackMs: number;
+}
+
+/**
+ * How far behind its full idle TTL a session may fall before a sliding load extends it, and
+ * within which the end-of-request touch after such a load is skipped, ms (with `touchAfterMs`
+ * 0). connect-redis's own touch (`EXPIRE` in whole seconds) is no more precise than this.
+ */
+export const SLIDE_SLACK_MS = 1_000;
+
+export interface LoadOptions {
+  /**
+   * Do the end-of-request touch in the read's round trip: when the session has fallen at least
+   * `max(touchAfterMs, SLIDE_SLACK_MS)` behind the idle TTL it was last written with, the read
+   * slides it back (never shorter, never past the absolute lifetime), and a later
+   * {@link SessionRepository.touch} with the snapshot costs nothing unless the request ran that
+   * long. For session libraries that touch every unchanged session they loaded
+   * (express-session); a read that must not extend the session leaves it off.
+   * @default false
+   */
+  slide?: boolean;
 }
 
 export interface LoadedSession {
@@ -85,7 +111,8 @@ export interface SessionRepositoryOptions {
   absoluteTtlMs?: number;
   /**
    * Skip a touch while the session's remaining TTL is within this of the TTL the touch would set,
-   * ms: a busy session is not extended (a Redis call) on every request. 0 = touch every time.
+   * ms: a busy session is not extended (a Redis call) on every request. 0 = touch every time
+   * (a sliding load, see {@link LoadOptions.slide}, keeps the TTL within {@link SLIDE_SLACK_MS}).
    * @default 0
    */
   touchAfterMs?: number;
@@ -176,6 +203,7 @@ export class SessionRepository {
   readonly #userId: ((session: SessionData) => string | undefined) | undefined;
   readonly #maxRetries: number;
   readonly #clock: Clock;
+  readonly #slideSlackMs: number;
 
   constructor(options: SessionRepositoryOptions = {}, component = 'session') {
     const v = validatorFor(component);
@@ -195,6 +223,7 @@ export class SessionRepository {
     this.#maxRetries = v.positiveInteger('maxConflictRetries', options.maxConflictRetries, 5);
     this.#userId = v.optionalFunc('userId', options.userId);
     this.#clock = v.func<Clock>('clock', options.clock, systemClock);
+    this.#slideSlackMs = Math.max(this.touchAfterMs, SLIDE_SLACK_MS);
     this.events = toEvents(options.events);
     this.#codec = createCodec(
       {
@@ -211,14 +240,32 @@ export class SessionRepository {
     return this.#codec.mergeable;
   }
 
-  /** Load a session; undefined when absent, expired, or its payload does not decode. */
-  async load(id: string): Promise<LoadedSession | undefined> {
+  /**
+   * Load a session; undefined when absent, expired, or its payload does not decode. With
+   * `slide`, the read also slides the idle TTL when due (see {@link LoadOptions.slide}).
+   */
+  async load(id: string, options: LoadOptions = {}): Promise<LoadedSession | undefined> {
     if (!isValidSessionId(id)) return undefined;
-    const stored = await this.storage.read(id);
-    if (!stored) return undefined;
-    const data = this.#decode(id, stored.payload);
-    if (!data) return undefined;
-    return { data, snapshot: this.#snapshot(id, data, stored) };
+    if (options.slide !== true) {
+      const stored = await this.storage.read(id);
+      if (!stored) return undefined;
+      return this.#loaded(id, stored, this.touchAfterMs);
+    }
+    const result = await this.storage.readAndSlide(id, {
+      afterMs: this.#slideSlackMs,
+      absoluteTtlMs: this.absoluteTtlMs,
+    });
+    if (result.status === 'missing') return undefined;
+    if (result.status === 'expired') {
+      this.events.emit('session.write-refused', { idHash: hashKeyPart(id), reason: 'expired' });
+      if (this.index) await this.storage.indexRemove(id);
+      return undefined;
+    }
+    const stored = result.session;
+    if (result.slid && this.index) {
+      await this.storage.indexAdd(id, stored.ttlMs < 0 ? -1 : stored.lastWriteMs + stored.ttlMs);
+    }
+    return this.#loaded(id, stored, this.#slideSlackMs);
   }
 
   /**
@@ -283,6 +330,7 @@ export class SessionRepository {
       loadedAt: 0,
       createdAtMs: 0,
       userHash,
+      touchSlackMs: this.touchAfterMs,
     };
     next.fields = fields;
     next.userHash = userHash;
@@ -433,9 +481,11 @@ export class SessionRepository {
     return this.#codec.mergeable ? fieldsToJson(fields) : this.#codec.encode(id, data);
   }
 
-  #snapshot(id: string, data: SessionData, stored: StoredSession): SessionSnapshot {
+  #loaded(id: string, stored: StoredSession, touchSlackMs: number): LoadedSession | undefined {
+    const data = this.#decode(id, stored.payload);
+    if (!data) return undefined;
     const userId = this.#userId?.(data);
-    return {
+    const snapshot: SessionSnapshot = {
       id,
       fields: toFields(data),
       digest: this.#codec.mergeable ? undefined : sha1(stored.payload),
@@ -443,15 +493,17 @@ export class SessionRepository {
       loadedAt: this.#clock(),
       createdAtMs: stored.createdAtMs,
       userHash: userId ? hashKeyPart(userId) : '',
+      touchSlackMs,
     };
+    return { data, snapshot };
   }
 
-  /** True while the session still has at least `ttlMs - touchAfterMs` to live. */
+  /** True while the session still has at least `ttlMs - touchSlackMs` to live. */
   #touchIsEarly(snapshot: SessionSnapshot, ttlMs: number): boolean {
-    if (this.touchAfterMs === 0) return false;
+    if (snapshot.touchSlackMs === 0) return false;
     if (snapshot.ttlMs === -1) return true;
     const left = snapshot.ttlMs - (this.#clock() - snapshot.loadedAt);
-    return ttlMs - left < this.touchAfterMs;
+    return ttlMs - left < snapshot.touchSlackMs;
   }
 
   async #indexUser(userHash: string, id: string): Promise<void> {

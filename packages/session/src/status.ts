@@ -3,7 +3,7 @@
  * with, mapped to outcomes in one place so both stores decide identically.
  */
 import { UnexpectedScriptReplyError } from '@keel/core';
-import type { DestroyResult, TouchResult, WriteResult } from './types.js';
+import type { DestroyResult, ReadResult, TouchResult, WriteResult } from './types.js';
 
 /** First element of every script reply. */
 export const ScriptStatus = {
@@ -34,6 +34,31 @@ function asReply(script: string, reply: unknown): Reply {
     throw new UnexpectedScriptReplyError(script, reply);
   }
   return reply;
+}
+
+/** `session-read` reply (bulk strings as Buffers) → outcome. */
+export function toReadResult(script: string, raw: unknown): ReadResult {
+  const reply = asReply(script, raw);
+  switch (reply[0]) {
+    case ScriptStatus.OK:
+      return {
+        status: 'ok',
+        session: {
+          payload: toBuffer(reply[1]),
+          ttlMs: Number(reply[2]),
+          createdAtMs: Number(reply[3]),
+          lastWriteMs: Number(reply[4]),
+          idleTtlMs: Number(reply[5]),
+        },
+        slid: reply[6] === 1,
+      };
+    case ScriptStatus.MISSING:
+      return { status: 'missing' };
+    case ScriptStatus.EXPIRED:
+      return { status: 'expired' };
+    default:
+      throw new UnexpectedScriptReplyError(script, raw);
+  }
 }
 
 /** `session-save` / `session-merge` reply → outcome. */

@@ -17,7 +17,34 @@ export interface StoredSession {
   createdAtMs: number;
   /** When Keel last wrote or extended it, ms since the epoch (server clock); 0 = unknown. */
   lastWriteMs: number;
+  /**
+   * The idle TTL it was last written or touched with, ms: what a sliding read extends it back
+   * to. -1 = never idles out; 0 = unknown (written by connect-redis).
+   */
+  idleTtlMs: number;
 }
+
+/**
+ * A read that also does the touch the request would do at its end (express-session touches
+ * every unchanged session): the idle TTL slides back to {@link StoredSession.idleTtlMs} —
+ * never shorter, never past the absolute lifetime — in the read's own round trip.
+ */
+export interface SlideRequest {
+  /** Slide only once the session has lost at least this much of its idle TTL, ms (> 0). */
+  afterMs: number;
+  /** Absolute lifetime from creation, ms; 0 = none. */
+  absoluteTtlMs: number;
+}
+
+export type ReadResult =
+  | {
+      status: 'ok';
+      session: StoredSession;
+      /** True when this read extended the TTL (then `lastWriteMs` is the time it did). */
+      slid: boolean;
+    }
+  | { status: 'missing' }
+  | { status: 'expired' };
 
 /** Lifetime rules of one write. */
 export interface WriteLifetime {
@@ -73,6 +100,8 @@ export interface SessionStorage {
   /** The session key prefix, e.g. `sess:`. */
   readonly prefix: string;
   read(id: string): Promise<StoredSession | undefined>;
+  /** {@link read} plus, when due, a slide of the idle TTL ({@link SlideRequest}): one step. */
+  readAndSlide(id: string, slide: SlideRequest): Promise<ReadResult>;
   /** Several sessions at once (bulk `all()`); never a cross-slot command on a Cluster. */
   readMany(ids: readonly string[]): Promise<(StoredSession | undefined)[]>;
   save(id: string, request: SaveRequest): Promise<WriteResult>;

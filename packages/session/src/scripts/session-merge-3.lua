@@ -4,7 +4,8 @@
   keep their exact bytes (no cjson re-encoding, so numbers, key order and escapes survive and
   connect-redis reads the result as before). Never writes over a tombstone (a logout).
   KEYS[1]  session key (<prefix><id>): a JSON object, as connect-redis writes it
-  KEYS[2]  metadata hash ({<session key>}:meta): c = created at, t = last write (ms), u = user hash
+  KEYS[2]  metadata hash ({<session key>}:meta): c = created at, t = last write (ms), u = user hash,
+           i = idle TTL (ms, -1 = never idles out: what later reads slide back to)
   KEYS[3]  tombstone ({<session key>}:tomb)
   ARGV[1]  idle TTL, ms; -1 = the session never idles out
   ARGV[2]  absolute lifetime from creation, ms; 0 = none
@@ -119,7 +120,8 @@ local payload = '{' .. table.concat(parts, ',') .. '}'
 
 local time = rcall('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local created = tonumber(rcall('HGET', KEYS[2], 'c')) or now
+local meta = rcall('HMGET', KEYS[2], 'c', 'u')
+local created = tonumber(meta[1]) or now
 local ttl = tonumber(ARGV[1])
 if ARGV[4] == '1' then
   local pttl = rcall('PTTL', KEYS[1])
@@ -135,8 +137,12 @@ if absolute > 0 then
   if ttl < 0 or left < ttl then ttl = left end
 end
 if ttl > 0 then rcall('SET', KEYS[1], payload, 'PX', ttl) else rcall('SET', KEYS[1], payload) end
-rcall('HSET', KEYS[2], 'c', created, 't', now)
-if ARGV[3] ~= '' then rcall('HSET', KEYS[2], 'u', ARGV[3]) else rcall('HDEL', KEYS[2], 'u') end
+if ARGV[3] ~= '' then
+  rcall('HSET', KEYS[2], 'c', created, 't', now, 'i', ARGV[1], 'u', ARGV[3])
+else
+  rcall('HSET', KEYS[2], 'c', created, 't', now, 'i', ARGV[1])
+  if meta[2] then rcall('HDEL', KEYS[2], 'u') end
+end
 if ttl > 0 then
   rcall('PEXPIRE', KEYS[2], ttl)
   return {0, now + ttl}

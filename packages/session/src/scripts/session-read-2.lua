@@ -1,14 +1,50 @@
---[[ session-read: one session's payload with its remaining lifetime and Keel's metadata.
+--[[ session-read: one session's payload with its remaining lifetime and Keel's metadata and,
+  for a request that will touch the session at its end anyway (express-session touches every
+  unchanged session), the touch itself: the idle TTL slides back to the one the session was
+  last written with (never shorter, never past the absolute lifetime) once at least
+  ARGV[1] of it has elapsed. One round trip instead of a read and a touch.
   KEYS[1]  session key, connect-redis format (<prefix><id>): a string holding the payload
-  KEYS[2]  metadata hash ({<session key>}:meta, same slot): c = created at, t = last write, ms
-  ARGV     none
-  returns  {1}                                       MISSING: no such session
-           {0, payload, pttlMs, createdAtMs, lastWriteMs}
-             pttlMs -1 when the key never expires; createdAtMs / lastWriteMs 0 when unknown
-             (a session written by connect-redis, or whose metadata expired first)
+  KEYS[2]  metadata hash ({<session key>}:meta, same slot): c = created at, t = last write or
+           slide, ms; i = idle TTL of the last write, ms (-1 = never idles out)
+  ARGV[1]  slide once the session has lost at least this much of its idle TTL, ms (> 0);
+           -1 = a plain read, nothing is written
+  ARGV[2]  absolute lifetime from creation, ms; 0 = none (only read when sliding)
+  returns  {1}                MISSING: no such session
+           {3}                EXPIRED: sliding found the absolute lifetime over; deleted
+           {0, payload, pttlMs, createdAtMs, lastWriteMs, idleTtlMs, slid}
+             pttlMs after any slide, -1 when the key never expires; createdAtMs, lastWriteMs,
+             idleTtlMs 0 when unknown (a session written by connect-redis, or whose metadata
+             expired first); slid 1 when this read extended the TTL (lastWriteMs is then now)
 ]]
 local rcall = redis.call
 local payload = rcall('GET', KEYS[1])
 if not payload then return {1} end
-local meta = rcall('HMGET', KEYS[2], 'c', 't')
-return {0, payload, rcall('PTTL', KEYS[1]), tonumber(meta[1]) or 0, tonumber(meta[2]) or 0}
+local pttl = rcall('PTTL', KEYS[1])
+local meta = rcall('HMGET', KEYS[2], 'c', 't', 'i')
+local created, last, idle = tonumber(meta[1]) or 0, tonumber(meta[2]) or 0, tonumber(meta[3]) or 0
+local after = tonumber(ARGV[1])
+if after < 0 or idle <= 0 or pttl < 0 or idle - pttl < after then
+  return {0, payload, pttl, created, last, idle, 0}
+end
+local time = rcall('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local ttl = idle
+local absolute = tonumber(ARGV[2])
+if absolute > 0 then
+  if created == 0 then
+    -- Metadata without a creation time (a touched connect-redis session): it starts now.
+    created = now
+    rcall('HSET', KEYS[2], 'c', created)
+  end
+  local left = created + absolute - now
+  if left <= 0 then
+    rcall('DEL', KEYS[1], KEYS[2])
+    return {3}
+  end
+  if left < ttl then ttl = left end
+end
+if ttl <= pttl then return {0, payload, pttl, created, last, idle, 0} end
+rcall('PEXPIRE', KEYS[1], ttl)
+rcall('HSET', KEYS[2], 't', now)
+rcall('PEXPIRE', KEYS[2], ttl)
+return {0, payload, ttl, created, now, idle, 1}

@@ -2,7 +2,8 @@
   still the one this request loaded (compare-and-set, for payloads Lua cannot merge: encrypted,
   compressed or custom-serialized). Never writes over a tombstone (a logout).
   KEYS[1]  session key (<prefix><id>)
-  KEYS[2]  metadata hash ({<session key>}:meta): c = created at, t = last write (ms), u = user hash
+  KEYS[2]  metadata hash ({<session key>}:meta): c = created at, t = last write (ms), u = user hash,
+           i = idle TTL (ms, -1 = never idles out: what later reads slide back to)
   KEYS[3]  tombstone ({<session key>}:tomb), set by a destroy for a short while
   ARGV[1]  payload (bytes)
   ARGV[2]  idle TTL, ms; -1 = the session never idles out
@@ -22,8 +23,9 @@ local current = rcall('GET', KEYS[1])
 if ARGV[4] ~= '' and current and redis.sha1hex(current) ~= ARGV[4] then return {4, current} end
 local time = rcall('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local meta = rcall('HMGET', KEYS[2], 'c', 'u')
 local created = tonumber(ARGV[5])
-if current then created = tonumber(rcall('HGET', KEYS[2], 'c')) or created end
+if current then created = tonumber(meta[1]) or created end
 if created <= 0 then created = now end
 local ttl = tonumber(ARGV[2])
 if ARGV[7] == '1' and current then
@@ -40,8 +42,12 @@ if absolute > 0 then
   if ttl < 0 or left < ttl then ttl = left end
 end
 if ttl > 0 then rcall('SET', KEYS[1], ARGV[1], 'PX', ttl) else rcall('SET', KEYS[1], ARGV[1]) end
-rcall('HSET', KEYS[2], 'c', created, 't', now)
-if ARGV[6] ~= '' then rcall('HSET', KEYS[2], 'u', ARGV[6]) else rcall('HDEL', KEYS[2], 'u') end
+if ARGV[6] ~= '' then
+  rcall('HSET', KEYS[2], 'c', created, 't', now, 'i', ARGV[2], 'u', ARGV[6])
+else
+  rcall('HSET', KEYS[2], 'c', created, 't', now, 'i', ARGV[2])
+  if meta[2] then rcall('HDEL', KEYS[2], 'u') end
+end
 if ttl > 0 then
   rcall('PEXPIRE', KEYS[2], ttl)
   return {0, now + ttl}

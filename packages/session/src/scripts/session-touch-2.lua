@@ -1,7 +1,9 @@
 --[[ session-touch: slide a session's idle TTL forward, never past its absolute lifetime and
-  never shorter than it already is. The payload is not rewritten.
+  never shorter than it already is. The payload is not rewritten. The idle TTL is recorded, so
+  later reads can slide the session themselves (session-read).
   KEYS[1]  session key (<prefix><id>)
-  KEYS[2]  metadata hash ({<session key>}:meta): c = created at, t = last write (ms)
+  KEYS[2]  metadata hash ({<session key>}:meta): c = created at, t = last write or slide (ms),
+           i = idle TTL (ms)
   ARGV[1]  idle TTL to slide to, ms
   ARGV[2]  absolute lifetime from creation, ms; 0 = none
   returns  {0, expiresAtMs}   OK: the TTL was extended
@@ -16,12 +18,13 @@ local time = rcall('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local ttl = tonumber(ARGV[1])
 local absolute = tonumber(ARGV[2])
+local created = false
 if absolute > 0 then
-  local created = tonumber(rcall('HGET', KEYS[2], 'c'))
+  created = tonumber(rcall('HGET', KEYS[2], 'c'))
   if not created then
     -- Written by connect-redis (or its metadata expired first): its lifetime starts now.
     created = now
-    rcall('HSET', KEYS[2], 'c', created, 't', now)
+    rcall('HSET', KEYS[2], 'c', created)
     if pttl > 0 then rcall('PEXPIRE', KEYS[2], pttl) end
   end
   local left = created + absolute - now
@@ -34,5 +37,6 @@ end
 if pttl == -1 and absolute <= 0 then return {6, -1} end
 if pttl ~= -1 and pttl >= ttl then return {6, now + pttl} end
 rcall('PEXPIRE', KEYS[1], ttl)
-if rcall('PEXPIRE', KEYS[2], ttl) == 1 then rcall('HSET', KEYS[2], 't', now) end
+rcall('HSET', KEYS[2], 't', now, 'i', ARGV[1])
+rcall('PEXPIRE', KEYS[2], ttl)
 return {0, now + ttl}

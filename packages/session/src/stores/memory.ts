@@ -11,6 +11,7 @@ import { mergeJsonText } from '../fields.js';
 import type {
   DestroyResult,
   MergeRequest,
+  ReadResult,
   SaveRequest,
   SessionStorage,
   StoredSession,
@@ -34,6 +35,8 @@ interface Entry {
   payload: Buffer;
   createdAt: number;
   lastWrite: number;
+  /** Idle TTL of the last write or touch, ms (-1 = never idles out; 0 = unknown). */
+  idleTtl: number;
   userHash: string;
 }
 
@@ -59,6 +62,7 @@ export function createMemorySessionStorage(
     ttlMs,
     createdAtMs: entry.createdAt,
     lastWriteMs: entry.lastWrite,
+    idleTtlMs: entry.idleTtl,
   });
 
   /** The TTL rules of every write, as the scripts apply them. */
@@ -91,7 +95,13 @@ export function createMemorySessionStorage(
     now: number,
     rules: WriteLifetime,
   ): WriteResult {
-    const entry: Entry = { payload, createdAt: created, lastWrite: now, userHash: rules.userHash };
+    const entry: Entry = {
+      payload,
+      createdAt: created,
+      lastWrite: now,
+      idleTtl: rules.ttlMs,
+      userHash: rules.userHash,
+    };
     const expiresAt = ttl > 0 ? now + ttl : Number.POSITIVE_INFINITY;
     sessions.set(id, entry, expiresAt, payload.length);
     return { status: 'ok', expiresAtMs: ttl > 0 ? now + ttl : -1 };
@@ -116,6 +126,32 @@ export function createMemorySessionStorage(
     async read(id) {
       const entry = sessions.get(id);
       return entry ? copy(entry, remaining(id)) : undefined;
+    },
+
+    async readAndSlide(id, slide): Promise<ReadResult> {
+      const found = sessions.entry(id);
+      if (!found) return { status: 'missing' };
+      const entry = found.value;
+      const pttl = remaining(id);
+      const idle = entry.idleTtl;
+      if (idle <= 0 || pttl < 0 || idle - pttl < slide.afterMs) {
+        return { status: 'ok', session: copy(entry, pttl), slid: false };
+      }
+      const now = clock();
+      let ttl = idle;
+      if (slide.absoluteTtlMs > 0) {
+        const left = entry.createdAt + slide.absoluteTtlMs - now;
+        if (left <= 0) {
+          sessions.delete(id);
+          return { status: 'expired' };
+        }
+        if (left < ttl) ttl = left;
+      }
+      if (ttl <= pttl) return { status: 'ok', session: copy(entry, pttl), slid: false };
+      sessions.expire(id, now + ttl);
+      sessions.touch(id);
+      entry.lastWrite = now;
+      return { status: 'ok', session: copy(entry, ttl), slid: true };
     },
 
     async readMany(ids) {
@@ -183,6 +219,8 @@ export function createMemorySessionStorage(
       if (pttl !== -1 && pttl >= ttl) return { status: 'unchanged', expiresAtMs: now + pttl };
       sessions.expire(id, now + ttl);
       sessions.touch(id);
+      entry.value.lastWrite = now;
+      entry.value.idleTtl = ttlMs;
       return { status: 'ok', expiresAtMs: now + ttl };
     },
 

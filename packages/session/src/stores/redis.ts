@@ -1,8 +1,8 @@
 /**
  * The Redis session storage. Sessions stay where connect-redis keeps them (`<prefix><id>`, a
  * JSON string), Keel's metadata and tombstones sit beside them on the same Cluster slot (see
- * keys.ts), and every decision is one script: read, save (whole or compare-and-set), merge,
- * touch, destroy. Calls go through core's store caller: a deadline on each, fail fast while the
+ * keys.ts), and every decision is one script: read (sliding the idle TTL when asked), save
+ * (whole or compare-and-set), merge, touch, destroy. Calls go through core's store caller: a deadline on each, fail fast while the
  * client reconnects, a circuit breaker — a dead Redis is an error within the deadline, never a
  * hang.
  *
@@ -35,8 +35,8 @@ import {
   sessionTouch,
   userIndexAdd,
 } from '../scripts/generated.js';
-import { toBuffer, toDestroyResult, toTouchResult, toWriteResult } from '../status.js';
-import type { SessionStorage, StoredSession } from '../types.js';
+import { toDestroyResult, toReadResult, toTouchResult, toWriteResult } from '../status.js';
+import type { SessionStorage } from '../types.js';
 import { VERSION } from '../version.js';
 
 export interface RedisSessionStorageOptions {
@@ -93,22 +93,16 @@ export function createRedisSessionStorage(options: RedisSessionStorageOptions): 
   const scanPattern = `${(keyPrefix + prefix).replace(/[*?[\]\\]/g, '\\$&')}*`;
   const strip = keyPrefix.length + prefix.length;
 
-  function toStored(raw: unknown): StoredSession | undefined {
-    const reply = raw as unknown[];
-    if (!Array.isArray(reply) || reply[0] === 1) return undefined;
-    return {
-      payload: toBuffer(reply[1]),
-      ttlMs: Number(reply[2]),
-      createdAtMs: Number(reply[3]),
-      lastWriteMs: Number(reply[4]),
-    };
-  }
+  const readScript = (id: string, afterMs: number, absoluteTtlMs: number) => {
+    const k = keys(id);
+    return call('read', () =>
+      scripts.runBuffer(sessionRead, [k.session, k.meta], [afterMs, absoluteTtlMs]),
+    );
+  };
 
   const read = async (id: string) => {
-    const k = keys(id);
-    return toStored(
-      await call('read', () => scripts.runBuffer(sessionRead, [k.session, k.meta], [])),
-    );
+    const result = toReadResult(sessionRead.name, await readScript(id, -1, 0));
+    return result.status === 'ok' ? result.session : undefined;
   };
 
   async function* scanNode(node: Redis, pageSize: number): AsyncIterable<string[]> {
@@ -127,6 +121,13 @@ export function createRedisSessionStorage(options: RedisSessionStorageOptions): 
     kind: 'redis',
     prefix,
     read,
+
+    async readAndSlide(id, slide) {
+      return toReadResult(
+        sessionRead.name,
+        await readScript(id, slide.afterMs, slide.absoluteTtlMs),
+      );
+    },
 
     readMany: (ids) => Promise.all(ids.map(read)),
 
