@@ -23,12 +23,13 @@ export function idempotency(options: ExpressIdempotencyOptions): RequestHandler 
       const decision = await engine.begin(toKeelRequest(req));
       if (decision.kind === 'respond') return sendResponse(res, decision.response);
       if (decision.kind === 'execute') {
-        const finish = (captured: CaptureResult) => engine.finish(decision.claim, captured);
+        const { claim } = decision;
         // The record is completed before the response's last bytes leave (beforeEnd); the
-        // promise only matters when the client disconnects first.
-        void captureResponse(res, { maxBytes: engine.maxResponseBytes, beforeEnd: finish }).then(
-          finish,
-        );
+        // promise only matters when the client disconnects first (finish is then a no-op).
+        void captureResponse(res, {
+          maxBytes: engine.maxResponseBytes,
+          beforeEnd: (captured: CaptureResult) => engine.finish(claim, captured),
+        }).then((captured) => engine.finish(claim, captured));
       }
       next();
     } catch (error) {

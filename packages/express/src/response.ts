@@ -14,6 +14,7 @@ function toBuffer(chunk: Chunk, encoding: unknown): Buffer {
   if (typeof chunk === 'string') {
     return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
   }
+  if (Buffer.isBuffer(chunk)) return chunk;
   return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
@@ -23,55 +24,87 @@ export interface CaptureOptions {
   /**
    * Called with the captured result when the handler ends the response, before the last bytes
    * go out; the end waits for it (a rejection is ignored). Idempotency stores the response here,
-   * so a client never holds a response whose record is not yet completed.
+   * so a client never holds a response whose record is not yet completed. The promise of
+   * `captureResponse` then resolves with this same result once the response has finished.
    */
   beforeEnd?: (result: CaptureResult) => unknown;
 }
 
+/** One capture's state: the copied chunks (up to maxBytes) and the count of all bytes. */
+interface Capture {
+  readonly res: Response;
+  readonly maxBytes: number;
+  readonly chunks: Buffer[];
+  bytes: number;
+  /** What `beforeEnd` was given, once the handler ended the response. */
+  ended: CaptureResult | undefined;
+}
+
+function keep(capture: Capture, chunk: Chunk | undefined, encoding: unknown): void {
+  if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
+  const buffer = toBuffer(chunk, encoding);
+  capture.bytes += buffer.length;
+  if (capture.bytes <= capture.maxBytes) capture.chunks.push(buffer);
+}
+
+function current(capture: Capture): CaptureResult {
+  const { res, bytes } = capture;
+  const headers = normalizeHeaders(res.getHeaders());
+  return bytes > capture.maxBytes
+    ? { kind: 'too-large', status: res.statusCode, headers, bytes }
+    : {
+        kind: 'complete',
+        response: { status: res.statusCode, headers, body: Buffer.concat(capture.chunks, bytes) },
+      };
+}
+
+/** Let `beforeEnd` settle (a microtask later, as the handler's own code runs on), then end. */
+async function endAfter(
+  beforeEnd: (result: CaptureResult) => unknown,
+  result: CaptureResult,
+  res: Response,
+  end: (...args: unknown[]) => unknown,
+  args: unknown[],
+): Promise<void> {
+  await undefined;
+  try {
+    await beforeEnd(result);
+  } catch {
+    // The response goes out regardless; the hook reports its own failures.
+  }
+  end.apply(res, args);
+}
+
 /** Start capturing `res`; resolves once the response has finished or the connection closed. */
 export function captureResponse(res: Response, options: CaptureOptions): Promise<CaptureResult> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  const keep = (chunk: Chunk | undefined, encoding: unknown) => {
-    if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
-    const buffer = toBuffer(chunk, encoding);
-    bytes += buffer.length;
-    if (bytes <= options.maxBytes) chunks.push(buffer);
+  const capture: Capture = {
+    res,
+    maxBytes: options.maxBytes,
+    chunks: [],
+    bytes: 0,
+    ended: undefined,
   };
-
-  const write = res.write;
-  const end = res.end;
+  const { beforeEnd } = options;
+  const write = res.write as (...args: unknown[]) => boolean;
+  const end = res.end as (...args: unknown[]) => unknown;
   res.write = function captureWrite(this: Response, chunk: Chunk, ...rest: unknown[]) {
-    keep(chunk, rest[0]);
-    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    keep(capture, chunk, rest[0]);
+    return write.call(this, chunk, ...rest);
   } as Response['write'];
-  const current = (): CaptureResult => {
-    const headers = normalizeHeaders(res.getHeaders());
-    return bytes > options.maxBytes
-      ? { kind: 'too-large', status: res.statusCode, headers, bytes }
-      : {
-          kind: 'complete',
-          response: { status: res.statusCode, headers, body: Buffer.concat(chunks, bytes) },
-        };
-  };
-  let ending = false;
-  res.end = function captureEnd(this: Response, chunk?: Chunk | WriteCallback, ...rest: unknown[]) {
-    if (typeof chunk !== 'function') keep(chunk, rest[0]);
-    const send = () => (end as (...args: unknown[]) => Response).call(this, chunk, ...rest);
-    const beforeEnd = options.beforeEnd;
-    if (!beforeEnd || ending) return send();
-    ending = true;
-    const result = current();
-    Promise.resolve()
-      .then(() => beforeEnd(result))
-      .then(send, send);
+  res.end = function captureEnd(this: Response, ...args: unknown[]) {
+    const chunk = args[0] as Chunk | WriteCallback | undefined;
+    if (typeof chunk !== 'function') keep(capture, chunk, args[1]);
+    if (!beforeEnd || capture.ended) return end.apply(this, args);
+    capture.ended = current(capture);
+    void endAfter(beforeEnd, capture.ended, this, end, args);
     return this;
   } as Response['end'];
 
   return new Promise((resolve) => {
     const finish = () => {
       cleanup();
-      resolve(current());
+      // Ended through beforeEnd: nothing can be added after end(), so that result stands.
+      resolve(capture.ended ?? current(capture));
     };
     const close = () => {
       cleanup();
@@ -80,8 +113,8 @@ export function captureResponse(res: Response, options: CaptureOptions): Promise
     const cleanup = () => {
       res.off('finish', finish);
       res.off('close', close);
-      res.write = write;
-      res.end = end;
+      res.write = write as Response['write'];
+      res.end = end as Response['end'];
     };
     res.on('finish', finish);
     res.on('close', close);

@@ -34,7 +34,7 @@ import './events.js';
 import { defaultFingerprint, hashFingerprint, sha256 } from './fingerprint.js';
 import { parseIdempotencyKey } from './key-header.js';
 import { createMemoryIdempotencyStore } from './stores/memory.js';
-import type { AcquireOutcome, IdempotencyStore, StoredResponse } from './types.js';
+import type { AcquireOutcome, AcquireRequest, IdempotencyStore, StoredResponse } from './types.js';
 
 /** A class of response statuses, for {@link IdempotencyOptions.storeStatusClasses}. */
 export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx';
@@ -158,9 +158,32 @@ export interface Idempotency<Raw = unknown> {
 }
 
 interface ClaimState {
-  token: string;
+  /** The engine that made the claim: another engine's finish/abandon ignores it. */
+  readonly engine: object;
+  readonly token: string;
   settled: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** A renewal is in progress: a slow store never gets two at once for one claim. */
+  renewing: boolean;
+}
+
+/** A claim as handed to adapters: the record id in view, the owner token out of reach. */
+class Claim implements IdempotencyClaim {
+  readonly record: string;
+  readonly #state: ClaimState;
+
+  constructor(record: string, state: ClaimState) {
+    this.record = record;
+    this.#state = state;
+    Object.freeze(this);
+  }
+
+  /** The state of a claim made by `engine`, or undefined (a foreign or forged claim). */
+  static stateOf(claim: IdempotencyClaim, engine: object): ClaimState | undefined {
+    if (!(claim instanceof Claim)) return undefined;
+    const state = claim.#state;
+    return state.engine === engine ? state : undefined;
+  }
 }
 
 const KNOWN = [
@@ -265,10 +288,11 @@ export function createIdempotency<Raw = unknown>(
     );
   }
 
-  const claims = new WeakMap<IdempotencyClaim, ClaimState>();
+  /** Identifies this engine's claims. */
+  const self = {};
 
-  async function fingerprintOf(req: KeelRequest<Raw>): Promise<string> {
-    if (customFingerprint) return hashFingerprint(await customFingerprint(req));
+  /** The default fingerprint (custom ones are awaited in `begin`). */
+  function defaultFingerprintOf(req: KeelRequest<Raw>): string {
     if (!req.bodyParsed && req.rawBody === undefined && hasBody(req)) {
       warnings.warn(
         'idempotencyWithoutBody',
@@ -278,10 +302,16 @@ export function createIdempotency<Raw = unknown>(
     return defaultFingerprint(req, fingerprintHeaders);
   }
 
-  async function acquire(record: string, token: string, fingerprint: string) {
+  /** Claim with one store call; with `waitMs`, keep asking while the key is in flight. */
+  function acquire(record: string, token: string, fingerprint: string): Promise<AcquireOutcome> {
     const request = { record, token, fingerprint, leaseMs, retentionMs };
-    let outcome: AcquireOutcome = await store.acquire(request);
-    if (waitMs === 0 || outcome.kind !== 'in-flight') return outcome;
+    return waitMs === 0 ? store.acquire(request) : acquireWaiting(request);
+  }
+
+  async function acquireWaiting(request: AcquireRequest): Promise<AcquireOutcome> {
+    const { record } = request;
+    let outcome = await store.acquire(request);
+    if (outcome.kind !== 'in-flight') return outcome;
     // Bounded wait-and-replay: poll with backoff until the other request finishes or waitMs ends.
     events.emit('idempotency.waiting', { record, retryAfterMs: outcome.retryAfterMs });
     const deadline = performance.now() + waitMs;
@@ -296,33 +326,27 @@ export function createIdempotency<Raw = unknown>(
     return outcome;
   }
 
-  function startHeartbeat(claim: IdempotencyClaim, state: ClaimState): void {
+  /** One heartbeat of a claim (a timer callback shared by all claims: no closure per claim). */
+  function heartbeat(record: string, state: ClaimState): void {
+    if (state.renewing || state.settled) return;
+    state.renewing = true;
+    store.renew(record, state.token, leaseMs, retentionMs).then(
+      (outcome) => {
+        state.renewing = false;
+        if (outcome.ok) return;
+        stopHeartbeat(state);
+        events.emit('idempotency.fenced', { record, operation: 'renew', reason: outcome.reason });
+      },
+      (error: unknown) => {
+        state.renewing = false;
+        events.emit('idempotency.store-error', { record, operation: 'renew' }, { error });
+      },
+    );
+  }
+
+  function startHeartbeat(record: string, state: ClaimState): void {
     if (renewEveryMs === 0) return;
-    let renewing = false;
-    state.timer = setInterval(() => {
-      if (renewing || state.settled) return;
-      renewing = true;
-      store.renew(claim.record, state.token, leaseMs, retentionMs).then(
-        (outcome) => {
-          renewing = false;
-          if (outcome.ok) return;
-          stopHeartbeat(state);
-          events.emit('idempotency.fenced', {
-            record: claim.record,
-            operation: 'renew',
-            reason: outcome.reason,
-          });
-        },
-        (error: unknown) => {
-          renewing = false;
-          events.emit(
-            'idempotency.store-error',
-            { record: claim.record, operation: 'renew' },
-            { error },
-          );
-        },
-      );
-    }, renewEveryMs);
+    state.timer = setInterval(heartbeat, renewEveryMs, record, state);
     // A heartbeat must never keep the process alive.
     state.timer.unref();
   }
@@ -334,7 +358,7 @@ export function createIdempotency<Raw = unknown>(
 
   /** Take the claim's state once: the first of finish/abandon wins. */
   function settle(claim: IdempotencyClaim): ClaimState | undefined {
-    const state = claims.get(claim);
+    const state = Claim.stateOf(claim, self);
     if (!state || state.settled) return undefined;
     state.settled = true;
     stopHeartbeat(state);
@@ -349,6 +373,7 @@ export function createIdempotency<Raw = unknown>(
   ): Promise<void> {
     try {
       const outcome = await store.release(claim.record, state.token);
+      if (!events.active) return;
       if (outcome.ok) {
         events.emit('idempotency.released', {
           record: claim.record,
@@ -390,7 +415,9 @@ export function createIdempotency<Raw = unknown>(
       }
       let owner = '';
       if (scope) {
-        const value = await scope(req);
+        let value = scope(req);
+        // A synchronous scope costs no extra turn of the microtask queue.
+        if (typeof value === 'object' && value !== null) value = await value;
         if (typeof value !== 'string' || value.length === 0) {
           throw new IdempotencyScopeError(value === '' ? 'an empty string' : String(value));
         }
@@ -398,7 +425,9 @@ export function createIdempotency<Raw = unknown>(
       }
       // 132 bits of SHA-256, like core's hashKeyPart: safe inside a hash tag, reveals nothing.
       const record = sha256(JSON.stringify([owner, parsed.key])).slice(0, 22);
-      const fingerprint = await fingerprintOf(req);
+      const fingerprint = customFingerprint
+        ? hashFingerprint(await customFingerprint(req))
+        : defaultFingerprintOf(req);
       const token = randomUUID();
 
       let outcome: AcquireOutcome;
@@ -418,19 +447,25 @@ export function createIdempotency<Raw = unknown>(
       switch (outcome.kind) {
         case 'claimed':
         case 'taken-over': {
-          const claim: IdempotencyClaim = Object.freeze({ record });
-          const state: ClaimState = { token, settled: false, timer: undefined };
-          claims.set(claim, state);
-          startHeartbeat(claim, state);
+          const state: ClaimState = {
+            engine: self,
+            token,
+            settled: false,
+            timer: undefined,
+            renewing: false,
+          };
+          startHeartbeat(record, state);
           if (outcome.kind === 'taken-over') {
             events.emit('idempotency.taken-over', { record, expiredMsAgo: outcome.expiredMsAgo });
-          } else {
+          } else if (events.active) {
             events.emit('idempotency.claimed', { record });
           }
-          return { kind: 'execute', claim };
+          return { kind: 'execute', claim: new Claim(record, state) };
         }
         case 'replay':
-          events.emit('idempotency.replayed', { record, status: outcome.response.status });
+          if (events.active) {
+            events.emit('idempotency.replayed', { record, status: outcome.response.status });
+          }
           return { kind: 'respond', reason: 'replayed', response: replay(outcome.response) };
         case 'in-flight': {
           events.emit('idempotency.in-flight', { record, retryAfterMs: outcome.retryAfterMs });
@@ -483,6 +518,7 @@ export function createIdempotency<Raw = unknown>(
       try {
         const outcome = await store.complete(claim.record, state.token, completion, retentionMs);
         if (outcome.ok) {
+          if (!events.active) return;
           events.emit('idempotency.completed', {
             record: claim.record,
             status,

@@ -17,6 +17,11 @@ export type ParsedKey = { ok: true; key: string } | { ok: false; reason: string 
 
 /** Visible ASCII, inner spaces allowed: what an sf-string can carry, without edge blanks. */
 const KEY_CHARACTERS = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+/**
+ * The common case, `"…"` with no escapes and no parameters: the sf-string is the text between the
+ * quotes (RFC 9651 §4.2.5), so the general parser is not needed.
+ */
+const PLAIN_SF_STRING = /^"([\x20\x21\x23-\x5b\x5d-\x7e]*)"$/;
 /** A bare key, when `acceptUnquotedKeys` is on: no quotes, commas, semicolons or spaces. */
 const BARE_KEY = /^[A-Za-z0-9!#$%&'*+.^_`|~:/=@-]+$/;
 
@@ -24,7 +29,10 @@ const BARE_KEY = /^[A-Za-z0-9!#$%&'*+.^_`|~:/=@-]+$/;
 export function parseIdempotencyKey(value: string, rules: KeyRules): ParsedKey {
   const trimmed = value.trim();
   let key: string;
-  if (trimmed.startsWith('"')) {
+  const plain = PLAIN_SF_STRING.exec(trimmed);
+  if (plain) {
+    key = plain[1] as string;
+  } else if (trimmed.startsWith('"')) {
     let item: unknown;
     try {
       [item] = parseItem(trimmed);

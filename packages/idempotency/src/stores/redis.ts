@@ -85,18 +85,18 @@ export function createRedisIdempotencyStore(
 
   return {
     kind: 'redis',
-    async acquire(req) {
+    // The hot paths chain with .then instead of async/await: one promise and one tick fewer.
+    acquire(req) {
       // Buffers: a replayed body is binary.
-      const reply = await call('acquire', () =>
+      return call('acquire', () =>
         runner.runBuffer(
           acquireRecord,
           [keyOf(req.record)],
           [req.token, req.fingerprint, req.leaseMs, req.retentionMs, now()],
         ),
-      );
-      return decodeAcquire(reply);
+      ).then(decodeAcquire);
     },
-    async complete(record, token, completion, retentionMs) {
+    complete(record, token, completion, retentionMs) {
       const args = completion.stored
         ? [
             token,
@@ -107,8 +107,9 @@ export function createRedisIdempotencyStore(
             retentionMs,
           ]
         : [token, '0', completion.status, '', '', retentionMs];
-      const reply = await call('complete', () => runner.run(completeRecord, [keyOf(record)], args));
-      return decodeTransition('complete-record', reply);
+      return call('complete', () => runner.run(completeRecord, [keyOf(record)], args)).then(
+        decodeComplete,
+      );
     },
     async release(record, token) {
       const reply = await call('release', () => runner.run(releaseClaim, [keyOf(record)], [token]));
@@ -121,6 +122,10 @@ export function createRedisIdempotencyStore(
       return decodeTransition('renew-lease', reply);
     },
   };
+}
+
+function decodeComplete(reply: unknown) {
+  return decodeTransition('complete-record', reply);
 }
 
 function toBuffer(bytes: Uint8Array): Buffer {

@@ -62,6 +62,25 @@ function claimOf(decision: IdempotencyDecision) {
   return decision.claim;
 }
 
+describe('claims', () => {
+  it('belong to the engine that made them: foreign or forged claims are ignored', async () => {
+    const store = createMemoryIdempotencyStore();
+    const a = createIdempotency({ scope: () => 'u', store, renewEveryMs: 0 });
+    const b = createIdempotency({ scope: () => 'u', store, renewEveryMs: 0 });
+    const key = randomUUID();
+    const claim = claimOf(await a.begin(post(key)));
+    expect(Object.isFrozen(claim)).toBe(true);
+    // Only the record id is visible; the owner token stays inside the engine.
+    expect(Object.keys(claim)).toEqual(['record']);
+    expect(JSON.stringify(claim)).not.toMatch(/token/);
+    await b.finish(claim, ok());
+    await a.finish({ record: claim.record }, ok());
+    expect(await a.begin(post(key))).toMatchObject({ reason: 'in-flight' });
+    await a.finish(claim, ok());
+    expect(await b.begin(post(key))).toMatchObject({ reason: 'replayed' });
+  });
+});
+
 describe('finish', () => {
   it('stores only allow-listed headers, never Set-Cookie', async () => {
     const { engine } = setup();

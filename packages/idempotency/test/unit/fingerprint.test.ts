@@ -1,6 +1,47 @@
-import type { KeelRequest } from '@keel/core';
+import { createHash } from 'node:crypto';
+import { canonicalQuery, type KeelRequest } from '@keel/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bodyForFingerprint, canonicalJson, defaultFingerprint } from '../../src/index.js';
+
+/** The definition canonicalJson must match: JSON.stringify of a copy with sorted keys. */
+function referenceCanonicalJson(value: unknown): string {
+  const sortKeys = (v: unknown): unknown => {
+    if (v === null || typeof v !== 'object') return v;
+    const json = (v as { toJSON?: unknown }).toJSON;
+    if (typeof json === 'function') return sortKeys(json.call(v));
+    if (Array.isArray(v)) return v.map((item) => sortKeys(item));
+    const sorted = Object.create(null) as Record<string, unknown>;
+    for (const key of Object.keys(v).sort())
+      sorted[key] = sortKeys((v as Record<string, unknown>)[key]);
+    return sorted;
+  };
+  return JSON.stringify(sortKeys(value)) ?? 'null';
+}
+
+/** The definition defaultFingerprint must match: SHA-256 of length-prefixed parts. */
+function referenceFingerprint(req: KeelRequest, headers: readonly string[] = []): string {
+  const parts: Buffer[] = [];
+  const add = (value: string | Uint8Array) => {
+    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    parts.push(length, bytes);
+  };
+  add('keel-idempotency-fingerprint-v1');
+  add(req.method.toUpperCase());
+  add(req.path);
+  add(canonicalQuery(req.search));
+  for (const name of headers) {
+    const value = req.headers[name.toLowerCase()];
+    add(name.toLowerCase());
+    add(value === undefined ? '' : Array.isArray(value) ? value.join('\n') : value);
+  }
+  const body = bodyForFingerprint(req);
+  add(body.form);
+  add(body.bytes);
+  return createHash('sha256').update(Buffer.concat(parts)).digest('base64url');
+}
 
 function req(overrides: Partial<KeelRequest> = {}): KeelRequest {
   return {
@@ -31,6 +72,66 @@ describe('canonicalJson', () => {
     );
     expect(canonicalJson(undefined)).toBe('null');
     expect(canonicalJson('text')).toBe('"text"');
+  });
+
+  it('orders integer-like keys numerically, then the others by code unit, like a sorted copy', () => {
+    const value = {
+      b: 1,
+      10: 'ten',
+      9: 'nine',
+      a: { 2: 0, 1: 0, z: 0 },
+      '01': 1,
+      '-1': 2,
+      é: 3,
+      B: 4,
+    };
+    expect(canonicalJson(value)).toBe(referenceCanonicalJson(value));
+    expect(canonicalJson(value)).toBe(
+      '{"9":"nine","10":"ten","-1":2,"01":1,"B":4,"a":{"1":0,"2":0,"z":0},"b":1,"é":3}',
+    );
+  });
+
+  it('matches JSON.stringify of a key-sorted copy for any JSON value', () => {
+    const key = fc.oneof(
+      fc.string(),
+      fc.nat({ max: 5000 }).map(String),
+      fc.constantFrom('4294967294', '4294967295', '__proto__', 'toJSON'),
+    );
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constantFrom(
+          null,
+          true,
+          false,
+          undefined,
+          Number.NaN,
+          Number.POSITIVE_INFINITY,
+          -0,
+          1e21,
+        ),
+        fc.double(),
+        fc.integer(),
+        fc.string(),
+        fc.array(tie('value')),
+        fc.dictionary(key, tie('value')),
+        fc.date({ noInvalidDate: true }),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(json, (value) => {
+        expect(canonicalJson(value)).toBe(referenceCanonicalJson(value));
+      }),
+      { numRuns: 500 },
+    );
+    // Parsed JSON, including a "__proto__" member.
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const parsed = JSON.parse(JSON.stringify(value)) as unknown;
+        expect(canonicalJson(parsed)).toBe(referenceCanonicalJson(parsed));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('keeps a parsed "__proto__" member as an ordinary member', () => {
@@ -70,6 +171,26 @@ describe('defaultFingerprint', () => {
     expect(withHeader('a')).not.toBe(withHeader('b'));
     // Unchosen headers do not count.
     expect(defaultFingerprint(req({ headers: { 'x-tenant': 'a' } }))).toBe(base);
+  });
+
+  it('is SHA-256 over length-prefixed parts (stable across versions)', () => {
+    const samples = [
+      req(),
+      req({ search: 'b=2&a=1', body: { é: '✓', list: [1, 'two'] } }),
+      req({ body: Buffer.from([0, 1, 255]) }),
+      req({ body: 'plain ✓ text' }),
+      req({ bodyParsed: false, body: undefined }),
+      req({ bodyParsed: false, body: undefined, rawBody: Buffer.from('{"b":2,"a":1}') }),
+      req({ headers: { 'x-tenant': ['a', 'b'], 'x-other': 'ü' } }),
+    ];
+    for (const sample of samples) {
+      expect(defaultFingerprint(sample, ['X-Tenant', 'x-other', 'x-missing'])).toBe(
+        referenceFingerprint(sample, ['X-Tenant', 'x-other', 'x-missing']),
+      );
+      expect(defaultFingerprint(sample)).toBe(referenceFingerprint(sample));
+    }
+    // Pinned: a change here changes every stored fingerprint (retries would get 422).
+    expect(defaultFingerprint(req())).toBe('NpQbgtiRJnZEP4pbYK9TZKHfEmngVvpjUBLy-7i1Qes');
   });
 
   it('cannot be confused by moving bytes between parts', () => {

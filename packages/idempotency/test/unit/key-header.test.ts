@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { parseItem } from 'structured-headers';
 import { describe, expect, it } from 'vitest';
 import { parseIdempotencyKey } from '../../src/index.js';
 
@@ -53,5 +55,35 @@ describe('parseIdempotencyKey', () => {
     // The suggestion in the message shows the quoted form of the key that was sent.
     const parsed = parseIdempotencyKey('abc-123', strict);
     expect(!parsed.ok && parsed.reason).toContain('Idempotency-Key: "abc-123"');
+  });
+
+  it('reads any header value exactly as the structured-field parser does', () => {
+    // Quoted values with and without escapes, parameters, junk: the fast path for plain strings
+    // must agree with the general parser on every one of them.
+    const char = fc.constantFrom(' ', '!', '"', '\\', 'a', 'Z', '0', '~', ';', '=', ',', 'é', '\t');
+    const text = fc.array(char, { maxLength: 12 }).map((chars) => chars.join(''));
+    const value = fc.oneof(
+      text.map((t) => `"${t}"`),
+      fc.tuple(text, text).map(([a, b]) => `"${a}"${b}`),
+      text,
+    );
+    fc.assert(
+      fc.property(value, (header) => {
+        const parsed = parseIdempotencyKey(header, {
+          maxKeyLength: 8192,
+          acceptUnquotedKeys: false,
+        });
+        let expected: string | undefined;
+        try {
+          const [item] = parseItem(header.trim());
+          if (typeof item === 'string') expected = item;
+        } catch {
+          expected = undefined;
+        }
+        if (parsed.ok) expect(parsed.key).toBe(expected);
+        else if (expected !== undefined) expect(parsed.reason).toMatch(/empty|space|printable/);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
