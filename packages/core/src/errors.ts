@@ -96,6 +96,39 @@ export class StoreUnavailableError extends KeelError {
   }
 }
 
+/**
+ * Redis refused the call for a reason the deployment must fix: the ACL user lacks a command,
+ * key pattern or channel (`NOPERM`), the password is wrong, or the server lacks a command Keel
+ * needs. The message names what is missing. The request still gets the feature's failure policy.
+ */
+export class StoreMisconfiguredError extends KeelError {
+  constructor(operation: string, feature: string, reply: string, cause?: unknown) {
+    super(
+      codes.STORE_MISCONFIGURED,
+      `Redis refused ${feature} call "${operation}": ${reply}. Give the Redis user the ACL rule in @keel/core's README ("Redis users and ACLs") and check the server version.`,
+      { status: 503, title: 'Storage backend misconfigured', cause },
+    );
+  }
+}
+
+/**
+ * Redis holds data Keel cannot use under one of its key families: a value of the wrong type
+ * (`WRONGTYPE`), usually another application writing under Keel's prefix. The message names the
+ * key family. The request still gets the feature's failure policy.
+ */
+export class StoreDataError extends KeelError {
+  /** The key family, e.g. `keel:rl:`. */
+  readonly keyFamily: string;
+  constructor(operation: string, keyFamily: string, reply: string, cause?: unknown) {
+    super(
+      codes.STORE_DATA,
+      `Redis holds foreign or corrupt data under "${keyFamily}*" (call "${operation}"): ${reply}. Another client may be writing under Keel's prefix; give Keel a prefix of its own.`,
+      { status: 503, title: 'Storage backend holds foreign data', cause },
+    );
+    this.keyFamily = keyFamily;
+  }
+}
+
 /** A Lua script returned a status this version of Keel does not know: a bug or a version skew. */
 export class UnexpectedScriptReplyError extends KeelError {
   constructor(script: string, reply: unknown) {
@@ -113,15 +146,24 @@ export const codes = Object.freeze({
   STORE_TIMEOUT: 'KEEL_ERR_STORE_TIMEOUT',
   STORE_UNAVAILABLE: 'KEEL_ERR_STORE_UNAVAILABLE',
   UNEXPECTED_SCRIPT_REPLY: 'KEEL_ERR_UNEXPECTED_SCRIPT_REPLY',
+  STORE_MISCONFIGURED: 'KEEL_ERR_STORE_MISCONFIGURED',
+  STORE_DATA: 'KEEL_ERR_STORE_DATA',
   INTERNAL: 'KEEL_ERR_INTERNAL',
 } as const);
 
 export type CoreErrorCode = (typeof codes)[keyof typeof codes];
 
-/** True when the error means "the store could not answer" rather than a logic error. */
+const STORE_FAILURE_CODES: ReadonlySet<string> = new Set([
+  codes.STORE_TIMEOUT,
+  codes.STORE_UNAVAILABLE,
+  codes.STORE_MISCONFIGURED,
+  codes.STORE_DATA,
+]);
+
+/**
+ * True when the error means "the store could not serve this call" — a timeout, an outage, a
+ * refused command or foreign data — rather than a bug: the feature applies its failure policy.
+ */
 export function isStoreFailure(error: unknown): boolean {
-  return (
-    isKeelError(error) &&
-    (error.code === codes.STORE_TIMEOUT || error.code === codes.STORE_UNAVAILABLE)
-  );
+  return isKeelError(error) && STORE_FAILURE_CODES.has(error.code);
 }

@@ -17,6 +17,11 @@ export interface KeelEventMap {
   'keel.warning': { warning: string; message: string };
   /** A store call finished (successfully or not); `durationMs` carries its latency. */
   'store.call': { feature: string; operation: string; outcome: 'ok' | 'error' | 'timeout' };
+  /**
+   * A store call that had been given up on (deadline) succeeded late, and its effect was undone
+   * (`ok`) or could not be (`error`).
+   */
+  'store.compensated': { feature: string; operation: string; outcome: 'ok' | 'error' };
   /** The Redis client reported an error (connection refused, reset…). */
   'store.client-error': { message: string };
   /** The circuit breaker changed state. */

@@ -8,6 +8,8 @@ export {
   KeelError,
   KeelOptionError,
   PROBLEM_TYPE_BASE,
+  StoreDataError,
+  StoreMisconfiguredError,
   StoreTimeoutError,
   StoreUnavailableError,
   slugOf,
@@ -64,8 +66,12 @@ export { attachErrorListener, createRedisClient, isCluster } from './redis/clien
 export { withDeadline } from './redis/deadline.js';
 export type { Keyspace } from './redis/keys.js';
 export { createKeyspace, DEFAULT_PREFIX, hashKeyPart, validatePrefix } from './redis/keys.js';
-export type { LuaScript, ScriptArg, ScriptRunner } from './redis/scripts.js';
-export { createScriptRunner } from './redis/scripts.js';
+export type { LuaScript, ScriptArg, ScriptRunner, StoreAttempt } from './redis/scripts.js';
+export { createScriptRunner, GUARD_LUA } from './redis/scripts.js';
+export { localNow, ServerClock, serverClockOf } from './redis/server-clock.js';
+export type { StoreErrorContext, StoreErrorKind } from './redis/store-errors.js';
+export { ABANDONED_REPLY, classifyStoreError, toStoreError } from './redis/store-errors.js';
+export { isTransientState, waitUntilReady } from './redis/client-ready.js';
 export type { StoreCaller, StoreCallerOptions } from './redis/store-call.js';
 export { createStoreCaller } from './redis/store-call.js';
 export type { Validator } from './validate.js';

@@ -96,6 +96,7 @@ export function setupRedisStore(options: RedisStoreOptions, spec: RedisStoreSpec
       deadlineMs,
       client,
       events,
+      keyFamily: `${prefix}${spec.short}:`,
       ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
     }),
     events,

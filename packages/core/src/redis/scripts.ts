@@ -5,8 +5,35 @@
  *
  * Command names are namespaced and versioned (`keel:rl:gcra-consume:0.1.0`), so two libraries,
  * or two Keel versions, sharing the application's client never overwrite each other's scripts.
+ *
+ * Every script runs behind a guard: the runner appends the caller's deadline, on the server's
+ * clock, as the last argument, and a script that starts after it returns the `KEELABANDONED`
+ * error and does nothing. A call Keel gave up on (Redis stalled, a long queue, a late reconnect)
+ * thus leaves no trace when Redis finally runs it — the guarantee every feature relies on for
+ * "a 503 left nothing behind" and "the fallback counted it once".
  */
 import type { RedisClient } from './client.js';
+import { serverClockOf } from './server-clock.js';
+import { ABANDONED_REPLY } from './store-errors.js';
+
+/**
+ * Prepended to every script. It takes the last ARGV off (so the script sees exactly the
+ * arguments it declares) and refuses to start after that time; 0 means "no deadline".
+ */
+export const GUARD_LUA = `-- Keel call guard: the last ARGV is the caller's deadline, server ms since the epoch (0 = none)
+local keelNotAfter = tonumber(table.remove(ARGV))
+if keelNotAfter > 0 then
+  local keelTime = redis.call('TIME')
+  if tonumber(keelTime[1]) * 1000 + math.floor(tonumber(keelTime[2]) / 1000) > keelNotAfter then
+    return redis.error_reply('${ABANDONED_REPLY} the caller gave up before this call started')
+  end
+end
+`;
+
+/** The deadline of one store call: the latest local moment (ms since the epoch) a script may start. */
+export interface StoreAttempt {
+  readonly notAfterMs: number;
+}
 
 /**
  * A script as `scripts/gen-lua.ts` generates it from `src/scripts/<name>-<keys>.lua`, or from
@@ -29,13 +56,22 @@ export interface LuaScript {
 export type ScriptArg = string | number | Buffer;
 
 export interface ScriptRunner {
-  /** Run a script; replies come back as strings/numbers/arrays. */
-  run(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown>;
+  /**
+   * Run a script; replies come back as strings/numbers/arrays. Pass the store call's `attempt`
+   * so the script does nothing if it starts after the caller gave up.
+   */
+  run(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly ScriptArg[],
+    attempt?: StoreAttempt,
+  ): Promise<unknown>;
   /** Run a script whose reply holds binary data: bulk strings come back as Buffers. */
   runBuffer(
     script: LuaScript,
     keys: readonly string[],
     args: readonly ScriptArg[],
+    attempt?: StoreAttempt,
   ): Promise<unknown>;
   /** The ioredis command name a script is registered under. */
   commandName(script: LuaScript): string;
@@ -55,6 +91,7 @@ export function createScriptRunner(
   version: string,
 ): ScriptRunner {
   const commandName = (script: LuaScript) => `${namespace}:${script.name}:${version}`;
+  const clock = serverClockOf(client);
   // Bound ioredis methods by script, so the hot path is one Map lookup.
   const bound = new Map<LuaScript, { plain: ScriptCommand; buffer: ScriptCommand }>();
 
@@ -72,8 +109,8 @@ export function createScriptRunner(
       client.defineCommand(
         name,
         script.variadicKeys
-          ? { lua: script.lua }
-          : { numberOfKeys: script.numberOfKeys, lua: script.lua },
+          ? { lua: GUARD_LUA + script.lua }
+          : { numberOfKeys: script.numberOfKeys, lua: GUARD_LUA + script.lua },
       );
       names.add(name);
     }
@@ -88,24 +125,39 @@ export function createScriptRunner(
     return buffer ? entry.buffer : entry.plain;
   }
 
-  const call = (
+  const send = (
     buffer: boolean,
     script: LuaScript,
     keys: readonly string[],
     args: readonly ScriptArg[],
+    attempt: StoreAttempt | undefined,
   ) => {
-    if (!script.variadicKeys) return command(script, buffer)(...keys, ...args);
+    const notAfter = attempt ? clock.toServerMs(attempt.notAfterMs) : 0;
+    if (!script.variadicKeys) return command(script, buffer)(...keys, ...args, notAfter);
     if (keys.length < script.numberOfKeys) {
       throw new Error(
         `script ${script.name} takes at least ${script.numberOfKeys} keys, got ${keys.length}`,
       );
     }
-    return command(script, buffer)(keys.length, ...keys, ...args);
+    return command(script, buffer)(keys.length, ...keys, ...args, notAfter);
+  };
+
+  const call = (
+    buffer: boolean,
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly ScriptArg[],
+    attempt: StoreAttempt | undefined,
+  ): Promise<unknown> => {
+    // The first guarded call on a client measures the server clock (one TIME, once).
+    const syncing = attempt ? clock.ready() : undefined;
+    if (syncing) return syncing.then(() => send(buffer, script, keys, args, attempt));
+    return send(buffer, script, keys, args, attempt);
   };
 
   return {
     commandName,
-    run: (script, keys, args) => call(false, script, keys, args),
-    runBuffer: (script, keys, args) => call(true, script, keys, args),
+    run: (script, keys, args, attempt) => call(false, script, keys, args, attempt),
+    runBuffer: (script, keys, args, attempt) => call(true, script, keys, args, attempt),
   };
 }

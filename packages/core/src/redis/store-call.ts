@@ -1,14 +1,25 @@
 /**
- * The guard every Redis-backed store call goes through: fail fast while the client is
- * reconnecting or the circuit is open, otherwise run the call under its deadline, feed the
- * breaker, and report latency through events. Features then map a thrown store failure to
- * their failure policy.
+ * The guard every Redis-backed store call goes through:
+ *
+ * 1. A client that is connecting or reconnecting gets the call's deadline to become ready; a
+ *    closed client, or an open circuit, fails at once.
+ * 2. The call runs under its deadline. It receives a {@link StoreAttempt}: scripts run with it
+ *    do nothing if they start after the caller gave up, so an abandoned call leaves no trace.
+ * 3. Every error is classified once (`store-errors.ts`): outages trip the breaker; outages,
+ *    refused commands and foreign data all become coded store failures, to which features
+ *    apply their failure policy. Latency and outcome go out as a `store.call` event.
+ * 4. A call given up on that succeeds late anyway (its reply was in flight) is compensated by
+ *    the call's `undo`, when the feature gives one.
  */
-import { isStoreFailure, StoreTimeoutError, StoreUnavailableError } from '../errors.js';
+import { StoreTimeoutError, StoreUnavailableError } from '../errors.js';
 import type { KeelEvents } from '../events.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
 import type { RedisClient } from './client.js';
+import { isTransientState, waitUntilReady } from './client-ready.js';
 import { withDeadline } from './deadline.js';
+import type { StoreAttempt } from './scripts.js';
+import { localNow } from './server-clock.js';
+import { toStoreError } from './store-errors.js';
 
 export interface StoreCallerOptions {
   /** Feature name for events, e.g. `rate-limit`. */
@@ -18,17 +29,30 @@ export interface StoreCallerOptions {
   /** Circuit breaker settings, or `false` to disable it. */
   breaker?: CircuitBreakerOptions | false;
   events?: KeelEvents;
-  /** The client, to fail fast while it reconnects instead of waiting out the deadline. */
+  /** The client, to wait for it while it connects and fail fast once it is closed. */
   client?: RedisClient;
+  /** The feature's key family (`keel:rl:`), named when Redis holds foreign data there. */
+  keyFamily?: string;
 }
 
-export type StoreCaller = <T>(operation: string, call: () => Promise<T>) => Promise<T>;
+/**
+ * Run `call` under the store's deadline, breaker and error classification. `undo` compensates
+ * a call that succeeded after the caller had given up on it.
+ */
+export type StoreCaller = <T>(
+  operation: string,
+  call: (attempt: StoreAttempt) => Promise<T>,
+  undo?: (result: T) => Promise<unknown>,
+) => Promise<T>;
 
-/** ioredis states in which a command cannot be sent right now. */
-const DOWN_STATES = new Set(['reconnecting', 'close', 'end']);
+/** ioredis states from which a client never comes back by itself. */
+const CLOSED_STATES = new Set(['close', 'end', 'disconnecting']);
 
 export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
   const { feature, deadlineMs, events, client } = options;
+  const keyFamily = options.keyFamily ?? `${feature}:`;
+  // A script must start early enough for its reply to reach the caller within the deadline.
+  const replyMarginMs = Math.min(5, deadlineMs / 10);
   const breaker =
     options.breaker === false
       ? undefined
@@ -40,52 +64,80 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
           },
         });
 
-  return async function storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    if (client && DOWN_STATES.has(client.status)) {
+  async function connected(operation: string, startedAt: number): Promise<void> {
+    if (!client || client.status === 'ready') return;
+    if (CLOSED_STATES.has(client.status)) {
       throw new StoreUnavailableError(operation, `Redis client is ${client.status}`);
     }
-    if (breaker && !breaker.tryPass()) {
-      throw new StoreUnavailableError(operation, 'circuit open after repeated store failures');
+    if (!isTransientState(client.status)) return;
+    const status = client.status;
+    if (!(await waitUntilReady(client, Math.max(0, startedAt + deadlineMs - localNow())))) {
+      throw new StoreUnavailableError(
+        operation,
+        `Redis client still ${status === 'reconnecting' ? 'reconnecting' : 'connecting'} after ${deadlineMs} ms`,
+      );
     }
-    const started = events?.active ? performance.now() : 0;
+  }
+
+  function compensate<T>(
+    operation: string,
+    pending: Promise<T>,
+    undo: (result: T) => Promise<unknown>,
+  ) {
+    pending.then(
+      (result) =>
+        undo(result).then(
+          () => events?.emit('store.compensated', { feature, operation, outcome: 'ok' }),
+          (error: unknown) =>
+            events?.emit('store.compensated', { feature, operation, outcome: 'error' }, { error }),
+        ),
+      () => {},
+    );
+  }
+
+  return async function storeCall<T>(
+    operation: string,
+    call: (attempt: StoreAttempt) => Promise<T>,
+    undo?: (result: T) => Promise<unknown>,
+  ): Promise<T> {
+    const startedAt = localNow();
+    let pending: Promise<T> | undefined;
+    let passed = false;
     try {
-      const result = await withDeadline(call(), deadlineMs, operation);
+      await connected(operation, startedAt);
+      if (breaker && !breaker.tryPass()) {
+        throw new StoreUnavailableError(operation, 'circuit open after repeated store failures');
+      }
+      passed = true;
+      const remainingMs = startedAt + deadlineMs - localNow();
+      // Waiting for the connection used up the deadline: sending now could only be refused.
+      if (remainingMs <= replyMarginMs) throw new StoreTimeoutError(operation, deadlineMs);
+      pending = call({ notAfterMs: startedAt + deadlineMs - replyMarginMs });
+      const result = await withDeadline(pending, remainingMs, operation);
       breaker?.success();
       if (events?.active) {
         events.emit(
           'store.call',
           { feature, operation, outcome: 'ok' },
-          { durationMs: performance.now() - started },
+          { durationMs: localNow() - startedAt },
         );
       }
       return result;
-    } catch (error) {
-      const timeout = error instanceof StoreTimeoutError;
-      // Script/logic errors (wrong type, bad reply) are bugs, not outages: they don't trip the breaker.
-      const outage = timeout || isConnectionError(error);
-      if (outage) breaker?.failure();
-      else breaker?.success();
+    } catch (caught) {
+      const timeout = caught instanceof StoreTimeoutError;
+      if (timeout && undo && pending) compensate(operation, pending, undo);
+      const { error, outage } = toStoreError(caught, { operation, feature, keyFamily, deadlineMs });
+      // Only a call the breaker let through reports back to it.
+      if (passed) {
+        if (outage) breaker?.failure();
+        else breaker?.success();
+      }
       events?.emit(
         'store.call',
-        { feature, operation, outcome: timeout ? 'timeout' : 'error' },
-        { durationMs: performance.now() - started, error },
+        { feature, operation, outcome: error instanceof StoreTimeoutError ? 'timeout' : 'error' },
+        { durationMs: localNow() - startedAt, error },
       );
-      if (outage && !isStoreFailure(error)) {
-        throw new StoreUnavailableError(operation, (error as Error).message, error);
-      }
       throw error;
     }
   };
-}
-
-/** Errors that mean "Redis could not be reached" rather than "Redis answered with an error". */
-function isConnectionError(error: unknown): boolean {
-  if (isStoreFailure(error)) return true;
-  if (!(error instanceof Error)) return false;
-  const name = error.name;
-  if (name === 'MaxRetriesPerRequestError' || name === 'ClusterAllFailedError') return true;
-  const message = error.message;
-  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|enableOfflineQueue|CLUSTERDOWN|LOADING|Failed to refresh slots cache|None of startup nodes is available/i.test(
-    message,
-  );
 }

@@ -3,6 +3,7 @@ import {
   createRedisClient,
   createStoreCaller,
   type KeelEvent,
+  StoreMisconfiguredError,
   StoreTimeoutError,
   StoreUnavailableError,
 } from '@keel/core';
@@ -81,19 +82,36 @@ describe('store calls against a faulty Redis', () => {
     }
   });
 
-  it('fail fast while the client reconnects, instead of waiting', async () => {
+  it('wait for a reconnecting client up to the deadline, then fail as unavailable', async () => {
     const client = await proxiedClient();
     try {
-      const call = createStoreCaller({ feature: 'test', deadlineMs: 1000, client, breaker: false });
+      const call = createStoreCaller({ feature: 'test', deadlineMs: 100, client, breaker: false });
       proxy!.refuse();
       proxy!.resetAll();
       await new Promise((resolve) => client.once('reconnecting', resolve));
       const started = performance.now();
-      await expect(call('ping', () => client.ping())).rejects.toBeInstanceOf(StoreUnavailableError);
-      expect(performance.now() - started).toBeLessThan(50);
+      const error = await call('ping', () => client.ping()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toMatch(/still reconnecting after 100 ms/);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+      expect(performance.now() - started).toBeLessThan(400);
+      // Once the network is back, a call made while reconnecting waits and succeeds.
+      proxy!.heal();
+      if (client.status === 'ready') await new Promise((r) => client.once('reconnecting', r));
+      const slow = createStoreCaller({ feature: 'test', deadlineMs: 3000, client, breaker: false });
+      expect(await slow('ping', () => client.ping())).toBe('PONG');
     } finally {
       await closeClient(client);
     }
+  });
+
+  it('fail at once on a client that was closed for good', async () => {
+    const client = await proxiedClient();
+    await closeClient(client);
+    const call = createStoreCaller({ feature: 'test', deadlineMs: 1000, client, breaker: false });
+    const started = performance.now();
+    await expect(call('ping', () => client.ping())).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(performance.now() - started).toBeLessThan(50);
   });
 
   it('turn a connection error into StoreUnavailableError with the cause', async () => {
@@ -108,17 +126,30 @@ describe('store calls against a faulty Redis', () => {
     }
   });
 
-  it('leave Redis errors that are not outages alone', async () => {
+  it('name an unknown command as misconfiguration, without tripping the breaker', async () => {
     const client = createRedisClient(redisUrl());
     try {
       await new Promise((resolve) => client.once('ready', resolve));
-      const call = createStoreCaller({ feature: 'test', deadlineMs: 500, client });
+      const call = createStoreCaller({
+        feature: 'test',
+        deadlineMs: 500,
+        client,
+        breaker: { failureThreshold: 1 },
+      });
       const error = await call('bad', () => client.call('NOSUCHCOMMAND')).catch((e: unknown) => e);
-      expect(error).not.toBeInstanceOf(StoreUnavailableError);
+      expect(error).toBeInstanceOf(StoreMisconfiguredError);
+      expect((error as StoreMisconfiguredError).code).toBe('KEEL_ERR_STORE_MISCONFIGURED');
       expect((error as Error).message).toMatch(/unknown command/i);
+      expect(await call('ping', () => client.ping())).toBe('PONG');
     } finally {
       await closeClient(client);
     }
+  });
+
+  it('let errors that are not about the store pass unchanged', async () => {
+    const call = createStoreCaller({ feature: 'test', deadlineMs: 500 });
+    const bug = new TypeError('a bug in the caller');
+    await expect(call('x', () => Promise.reject(bug))).rejects.toBe(bug);
   });
 });
 

@@ -18,7 +18,13 @@ import type { AlgorithmDecision } from '../algorithms/types.js';
 import { RateLimitReplyError } from '../errors.js';
 import { checkLimits, refundLimits } from '../scripts/generated.js';
 import { ScriptStatus } from '../scripts/status.js';
-import type { RateLimitStore, StoreCheck, StoreCheckResult, StorePolicy } from '../types.js';
+import type {
+  RateLimitStore,
+  StoreCheck,
+  StoreCheckResult,
+  StorePolicy,
+  StoreRefund,
+} from '../types.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -52,11 +58,31 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     return [ALGORITHMS[p.algorithm].code, p.limit, p.windowMs, p.burst];
   }
 
-  async function check({ clientKey, cost, policies }: StoreCheck): Promise<StoreCheckResult> {
+  function refundArgs({ cost, policies, receipts }: StoreRefund): ScriptArg[] {
+    const args: ScriptArg[] = [now(), cost];
+    policies.forEach((p, i) => {
+      args.push(...policyArgs(p), receipts[i] ?? 0);
+    });
+    return args;
+  }
+
+  async function check(storeCheck: StoreCheck): Promise<StoreCheckResult> {
+    const { clientKey, cost, policies } = storeCheck;
     const args: ScriptArg[] = [now(), cost];
     for (const p of policies) args.push(...policyArgs(p));
     const keys = keysOf(clientKey, policies);
-    const reply = await call('check', () => runner.run(checkLimits, keys, args));
+    const reply = await call(
+      'check',
+      (attempt) => runner.run(checkLimits, keys, args, attempt),
+      // The check was given up on but charged anyway (its reply was in flight): give it back.
+      async (late) => {
+        const result = parseCheckReply(late, policies.length);
+        if (!result.allowed) return;
+        const receipts = result.decisions.map((d) => d.receipt);
+        const refund = refundArgs({ ...storeCheck, receipts });
+        await runner.run(refundLimits, keys, refund);
+      },
+    );
     return parseCheckReply(reply, policies.length);
   }
 
@@ -64,13 +90,11 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     kind: 'redis',
     localKeys: false,
     check,
-    async refund({ clientKey, cost, policies, receipts }) {
-      const args: ScriptArg[] = [now(), cost];
-      policies.forEach((p, i) => {
-        args.push(...policyArgs(p), receipts[i] ?? 0);
-      });
-      const reply = await call('refund', () =>
-        runner.run(refundLimits, keysOf(clientKey, policies), args),
+    async refund(refund) {
+      const keys = keysOf(refund.clientKey, refund.policies);
+      const args = refundArgs(refund);
+      const reply = await call('refund', (attempt) =>
+        runner.run(refundLimits, keys, args, attempt),
       );
       if (!Array.isArray(reply) || reply[0] !== ScriptStatus.OK)
         throw new RateLimitReplyError(reply);

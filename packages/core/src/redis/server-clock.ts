@@ -1,0 +1,77 @@
+/**
+ * Redis's clock as seen from this process: the offset between the server's `TIME` and the
+ * local monotonic clock, measured with one `TIME` round trip when a client is first used and
+ * after each (re)connect, and refreshed in the background once a minute. Scripts use it to
+ * learn when their caller gives up, on the server's own clock (see `scripts.ts`).
+ */
+import type { RedisClient } from './client.js';
+
+/** Local time, ms since the epoch, that never jumps with NTP (unlike `Date.now()`). */
+export const localNow = (): number => performance.timeOrigin + performance.now();
+
+const RESYNC_MS = 60_000;
+
+export class ServerClock {
+  #offsetMs = 0;
+  /** Half the round trip of the sample the offset came from: its worst-case error. */
+  #errorMs = 0;
+  #syncedAt = Number.NEGATIVE_INFINITY;
+  #pending: Promise<void> | undefined;
+  readonly #client: RedisClient;
+
+  constructor(client: RedisClient) {
+    this.#client = client;
+    // A reconnect may reach another server (failover, restart): measure again.
+    client.on('ready', () => {
+      this.#syncedAt = Number.NEGATIVE_INFINITY;
+    });
+  }
+
+  /**
+   * `undefined` when the offset is known (a stale one is refreshed in the background);
+   * otherwise the promise of a first measurement, which the caller must await.
+   */
+  ready(): Promise<void> | undefined {
+    if (this.#syncedAt === Number.NEGATIVE_INFINITY) return this.sync();
+    if (localNow() - this.#syncedAt > RESYNC_MS) this.sync().catch(() => {});
+    return undefined;
+  }
+
+  /** Measure the offset now (concurrent callers share one `TIME`). */
+  sync(): Promise<void> {
+    this.#pending ??= this.#measure().finally(() => {
+      this.#pending = undefined;
+    });
+    return this.#pending;
+  }
+
+  /**
+   * The server time, ms, at or before which a local instant certainly falls: the offset's
+   * error is subtracted, so a deadline mapped this way is never later than the local one.
+   */
+  toServerMs(localMs: number): number {
+    return Math.floor(localMs + this.#offsetMs - this.#errorMs);
+  }
+
+  async #measure(): Promise<void> {
+    const sent = localNow();
+    const [seconds, micros] = await this.#client.time();
+    const received = localNow();
+    const serverMs = Number(seconds) * 1000 + Number(micros) / 1000;
+    this.#errorMs = (received - sent) / 2;
+    this.#offsetMs = serverMs - (sent + this.#errorMs);
+    this.#syncedAt = received;
+  }
+}
+
+const clocks = new WeakMap<RedisClient, ServerClock>();
+
+/** The one server clock of a client, shared by every store on it. */
+export function serverClockOf(client: RedisClient): ServerClock {
+  let clock = clocks.get(client);
+  if (!clock) {
+    clock = new ServerClock(client);
+    clocks.set(client, clock);
+  }
+  return clock;
+}

@@ -1,0 +1,165 @@
+/**
+ * Store calls against the Redis production runs: memory full under `noeviction`, another
+ * client's slow script, an ACL user without rights, foreign data under a Keel key. Every
+ * reply is classified once: outages trip the breaker, the rest become coded store failures.
+ */
+import {
+  classifyStoreError,
+  createEvents,
+  createRedisClient,
+  createScriptRunner,
+  createStoreCaller,
+  isStoreFailure,
+  type KeelEvent,
+  type RedisClient,
+  StoreDataError,
+  StoreMisconfiguredError,
+  StoreUnavailableError,
+} from '@keel/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeClient, type RedisServer, startRedisServer } from '../../../../test/support/index.js';
+
+const incr = { name: 'test-incr', numberOfKeys: 1, lua: "return redis.call('INCR', KEYS[1])" };
+
+let server: RedisServer;
+let admin: RedisClient;
+beforeAll(async () => {
+  server = await startRedisServer({ args: ['--busy-reply-threshold', '50'] });
+  admin = createRedisClient(server.url);
+  await new Promise((resolve) => admin.once('ready', resolve));
+});
+afterAll(async () => {
+  await closeClient(admin);
+  await server.stop();
+});
+
+function caller(client: RedisClient, seen: KeelEvent[] = []) {
+  return createStoreCaller({
+    feature: 'test',
+    deadlineMs: 2000,
+    client,
+    keyFamily: 'keel:test:',
+    breaker: { failureThreshold: 1, openMs: 60_000 },
+    events: createEvents((e) => seen.push(e)),
+  });
+}
+
+describe('classifying Redis replies', () => {
+  it.each([
+    [
+      "OOM command not allowed when used memory > 'maxmemory'. script: abc, on @user_script:1.",
+      'unavailable',
+    ],
+    [
+      'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.',
+      'unavailable',
+    ],
+    ['LOADING Redis is loading the dataset in memory', 'unavailable'],
+    ["READONLY You can't write against a read only replica.", 'unavailable'],
+    [
+      'MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no.',
+      'unavailable',
+    ],
+    ['CLUSTERDOWN The cluster is down', 'unavailable'],
+    ['TRYAGAIN Multiple keys request during rehashing of slot', 'unavailable'],
+    ['Too many Cluster redirections. Last error: Error: Connection is closed.', 'unavailable'],
+    [
+      'ERR Error running script (call to f_1): @user_script:1: -OOM command not allowed',
+      'unavailable',
+    ],
+    ["NOPERM User keel has no permissions to run the 'evalsha' command", 'misconfigured'],
+    ['NOPERM No permissions to access a key', 'misconfigured'],
+    ["ERR unknown command 'FOO', with args beginning with:", 'misconfigured'],
+    ['WRONGTYPE Operation against a key holding the wrong kind of value', 'data'],
+    ['KEELABANDONED the caller gave up before this call started', 'abandoned'],
+    ['ERR value is not an integer or out of range', undefined],
+  ])('%s → %s', (message, kind) => {
+    expect(classifyStoreError(new Error(message))).toBe(kind);
+  });
+});
+
+describe('store calls on production Redis', () => {
+  it('memory full under noeviction is an outage: StoreUnavailableError, breaker opens', async () => {
+    const seen: KeelEvent[] = [];
+    const call = caller(admin, seen);
+    const runner = createScriptRunner(admin, 'keel:test', '0');
+    await admin.config('SET', 'maxmemory', '1');
+    try {
+      const error = await call('incr', (a) => runner.run(incr, ['keel:test:oom'], [], a)).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toMatch(/OOM/);
+      expect(seen.some((e) => e.name === 'store.circuit' && e.attributes.state === 'open')).toBe(
+        true,
+      );
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+    }
+  });
+
+  it("another client's slow script (BUSY) is an outage", async () => {
+    const other = createRedisClient(server.url);
+    await new Promise((resolve) => other.once('ready', resolve));
+    const probe = createRedisClient(server.url);
+    await new Promise((resolve) => probe.once('ready', resolve));
+    try {
+      const busy = other
+        .eval(
+          'local t = redis.call("TIME") local s = t[1] while true do local n = redis.call("TIME") if n[1] - s >= 1 then return 1 end end',
+          0,
+        )
+        .catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const error = await caller(probe)('get', () => probe.get('keel:test:x')).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toMatch(/BUSY/);
+      await busy;
+    } finally {
+      await closeClient(other);
+      await closeClient(probe);
+    }
+  });
+
+  it('foreign data under a Keel key is a data error naming the key family', async () => {
+    const seen: KeelEvent[] = [];
+    const call = caller(admin, seen);
+    const runner = createScriptRunner(admin, 'keel:test', '0');
+    await admin.hset('keel:test:foreign', 'a', '1');
+    const error = await call('incr', (a) => runner.run(incr, ['keel:test:foreign'], [], a)).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StoreDataError);
+    expect(isStoreFailure(error)).toBe(true);
+    expect((error as StoreDataError).keyFamily).toBe('keel:test:');
+    expect((error as Error).message).toMatch(/keel:test:\*/);
+    // Not an outage: the breaker stays closed.
+    expect(seen.some((e) => e.name === 'store.circuit')).toBe(false);
+  });
+
+  it('an ACL user without the rights gets a misconfiguration error, not an outage', async () => {
+    await admin.call('ACL', 'SETUSER', 'narrow', 'on', '>pw', '~other:*', '+@all');
+    const narrow = createRedisClient({
+      url: server.url,
+      redis: { username: 'narrow', password: 'pw' },
+    });
+    await new Promise((resolve) => narrow.once('ready', resolve));
+    try {
+      const seen: KeelEvent[] = [];
+      const call = caller(narrow, seen);
+      const runner = createScriptRunner(narrow, 'keel:test', '0');
+      const error = await call('incr', (a) => runner.run(incr, ['keel:test:acl'], [], a)).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(StoreMisconfiguredError);
+      expect((error as Error).message).toMatch(/NOPERM/);
+      expect((error as Error).message).toMatch(/ACL rule/);
+      expect(seen.some((e) => e.name === 'store.circuit')).toBe(false);
+    } finally {
+      await closeClient(narrow);
+      await admin.call('ACL', 'DELUSER', 'narrow');
+    }
+  });
+});
