@@ -72,6 +72,8 @@ export { localNow, ServerClock, serverClockOf } from './redis/server-clock.js';
 export type { StoreErrorContext, StoreErrorKind } from './redis/store-errors.js';
 export { ABANDONED_REPLY, classifyStoreError, toStoreError } from './redis/store-errors.js';
 export { isTransientState, waitUntilReady } from './redis/client-ready.js';
+export type { EvictionImpact } from './redis/eviction-policy.js';
+export { readEvictionPolicy, warnOnEvictionPolicy } from './redis/eviction-policy.js';
 export type { StoreCaller, StoreCallerOptions } from './redis/store-call.js';
 export { createStoreCaller } from './redis/store-call.js';
 export type { Validator } from './validate.js';

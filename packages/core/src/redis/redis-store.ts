@@ -8,8 +8,10 @@ import type { KeelEventListener, KeelEvents } from '../events.js';
 import { toEvents } from '../events.js';
 import type { Clock } from '../memory/clock.js';
 import { validatorFor } from '../validate.js';
+import type { WarningSwitches } from '../warnings.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
 import type { RedisClient } from './client.js';
+import { type EvictionImpact, warnOnEvictionPolicy } from './eviction-policy.js';
 import { createKeyspace, DEFAULT_PREFIX, type Keyspace, validatePrefix } from './keys.js';
 import { createScriptRunner, type ScriptRunner } from './scripts.js';
 import { createStoreCaller, type StoreCaller } from './store-call.js';
@@ -32,6 +34,8 @@ export interface RedisStoreOptions {
    * @default undefined (the Redis server clock)
    */
   clockForTests?: Clock;
+  /** Turn one-shot warnings off by name (`{ evictionPolicy: false }`), or all with `false`. */
+  warnings?: WarningSwitches;
 }
 
 /** The option names of {@link RedisStoreOptions}, for `knownOptions` checks. */
@@ -42,6 +46,7 @@ export const REDIS_STORE_OPTIONS = [
   'breaker',
   'events',
   'clockForTests',
+  'warnings',
 ] as const;
 
 export interface RedisStoreSpec {
@@ -55,6 +60,11 @@ export interface RedisStoreSpec {
   version: string;
   /** The feature's default deadline, ms. */
   defaultDeadlineMs: number;
+  /**
+   * What the feature loses when Redis evicts its keys, completing "Redis evicts keys, so …";
+   * `undefined` when it tolerates eviction (a cache). Read once, warned once per process.
+   */
+  evictionImpact: EvictionImpact;
   /** Option names the feature's store accepts besides {@link REDIS_STORE_OPTIONS}. */
   extraOptions?: readonly string[];
 }
@@ -87,6 +97,7 @@ export function setupRedisStore(options: RedisStoreOptions, spec: RedisStoreSpec
   );
   const clockForTests = v.optionalFunc<Clock>('clockForTests', options.clockForTests);
   const events = toEvents(options.events);
+  warnOnEvictionPolicy(client, spec.feature, spec.evictionImpact, events, options.warnings);
   return {
     client,
     keyspace: createKeyspace(prefix, spec.short),

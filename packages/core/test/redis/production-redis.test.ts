@@ -12,9 +12,11 @@ import {
   isStoreFailure,
   type KeelEvent,
   type RedisClient,
+  readEvictionPolicy,
   StoreDataError,
   StoreMisconfiguredError,
   StoreUnavailableError,
+  setupRedisStore,
 } from '@keel/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeClient, type RedisServer, startRedisServer } from '../../../../test/support/index.js';
@@ -161,5 +163,56 @@ describe('store calls on production Redis', () => {
       await closeClient(narrow);
       await admin.call('ACL', 'DELUSER', 'narrow');
     }
+  });
+});
+
+describe('eviction policy', () => {
+  const spec = (feature: string, evictionImpact: string | undefined) => ({
+    component: 'createThingStore',
+    feature,
+    short: 'th',
+    version: '0',
+    defaultDeadlineMs: 100,
+    evictionImpact,
+  });
+
+  it('warns once per process and feature when Redis may evict, naming the policy', async () => {
+    const evicting = await startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+    const client = createRedisClient(evicting.url);
+    try {
+      const seen: KeelEvent[] = [];
+      const events = createEvents((e) => seen.push(e));
+      const log = console.warn;
+      console.warn = () => {};
+      try {
+        setupRedisStore({ client, events }, spec('thing-a', 'a lost thing comes back'));
+        setupRedisStore({ client, events }, spec('thing-a', 'a lost thing comes back'));
+        setupRedisStore({ client, events }, spec('thing-cache', undefined));
+        expect(await readEvictionPolicy(client)).toBe('allkeys-lru');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      } finally {
+        console.warn = log;
+      }
+      const warnings = seen.filter((e) => e.name === 'keel.warning');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.attributes).toMatchObject({ warning: 'evictionPolicy' });
+      expect((warnings[0]?.attributes as { message: string }).message).toMatch(
+        /thing-a: Redis evicts keys \(maxmemory-policy allkeys-lru\), so a lost thing comes back/,
+      );
+    } finally {
+      await closeClient(client);
+      await evicting.stop();
+    }
+  });
+
+  it('says nothing under noeviction', async () => {
+    const seen: KeelEvent[] = [];
+    setupRedisStore(
+      { client: admin, events: createEvents((e) => seen.push(e)) },
+      spec('thing-b', 'a lost thing comes back'),
+    );
+    expect(await readEvictionPolicy(admin)).toBe('noeviction');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(seen.filter((e) => e.name === 'keel.warning')).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ const spec = {
   short: 'th',
   version: '1.2.3',
   defaultDeadlineMs: 75,
+  evictionImpact: undefined,
 };
 
 describe('setupRedisStore', () => {

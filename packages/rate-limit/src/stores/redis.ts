@@ -45,6 +45,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     short: 'rl',
     version: VERSION,
     defaultDeadlineMs: 50,
+    evictionImpact: 'an evicted counter starts again from zero and lets a client past its limit',
   });
 
   const keysOf = (clientKey: string, policies: readonly StorePolicy[]) => {

@@ -1,0 +1,60 @@
+/**
+ * Eviction silently breaks what Keel promises: an evicted idempotency record lets a retried
+ * POST run again, an evicted session logs its user out, an evicted lock is granted twice, an
+ * evicted counter resets a limit. Like BullMQ, Keel reads the server's `maxmemory-policy` once
+ * (`INFO memory`: no `CONFIG` rights needed) when a store first connects, and warns once per
+ * process and feature whose guarantee that policy breaks. The cache tolerates any policy.
+ */
+import type { KeelEvents } from '../events.js';
+import { createWarnings, type WarningSwitches } from '../warnings.js';
+import type { RedisClient } from './client.js';
+
+/** What a feature loses to eviction, for the warning; `undefined` for a feature that tolerates it. */
+export type EvictionImpact = string | undefined;
+
+/** Features already warned about in this process. */
+const warned = new Set<string>();
+/** One `INFO memory` per client, however many stores share it. */
+const policies = new WeakMap<RedisClient, Promise<string | undefined>>();
+
+/** The server's `maxmemory-policy`, or `undefined` when it cannot be read. */
+export function readEvictionPolicy(client: RedisClient): Promise<string | undefined> {
+  let policy = policies.get(client);
+  if (!policy) {
+    policy = whenReady(client)
+      .then(() => client.info('memory'))
+      .then((info) => /^maxmemory_policy:(\S+)/m.exec(info)?.[1])
+      .catch(() => undefined);
+    policies.set(client, policy);
+  }
+  return policy;
+}
+
+function whenReady(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => client.once('ready', () => resolve()));
+}
+
+/**
+ * Read the policy in the background (never on a request's path) and warn once when it is not
+ * `noeviction`. The warning is named `evictionPolicy`.
+ */
+export function warnOnEvictionPolicy(
+  client: RedisClient,
+  feature: string,
+  impact: EvictionImpact,
+  events: KeelEvents,
+  switches?: WarningSwitches,
+): void {
+  if (impact === undefined || warned.has(feature)) return;
+  warned.add(feature);
+  const warnings = createWarnings({ switches, events });
+  if (!warnings.enabled('evictionPolicy')) return;
+  readEvictionPolicy(client).then((policy) => {
+    if (policy === undefined || policy === 'noeviction') return;
+    warnings.warn(
+      'evictionPolicy',
+      `${feature}: Redis evicts keys (maxmemory-policy ${policy}), so ${impact}. Use maxmemory-policy noeviction, or a Redis instance of its own for ${feature} (eviction is server-wide: another database does not protect it)`,
+    );
+  });
+}
