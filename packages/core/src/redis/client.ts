@@ -5,6 +5,7 @@
  */
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { KeelEvents } from '../events.js';
+import { validatorFor } from '../validate.js';
 
 /** Any ioredis connection: standalone, Sentinel-managed or Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -26,6 +27,11 @@ export interface CreateRedisClientOptions {
   events?: KeelEvents;
   /** Longest wait between reconnect attempts, ms. @default 2000 */
   maxReconnectDelayMs?: number;
+  /**
+   * Send `PING` on an idle connection this often, ms, so a server `timeout` (common on managed
+   * Redis) never closes it; set it below that timeout. 0 turns it off. @default 0
+   */
+  pingIntervalMs?: number;
 }
 
 /**
@@ -45,9 +51,25 @@ export interface CreateRedisClientOptions {
  */
 export function createRedisClient(options: CreateRedisClientOptions | string = {}): RedisClient {
   const opts = typeof options === 'string' ? { url: options } : options;
-  const maxDelay = opts.maxReconnectDelayMs ?? 2000;
+  const v = validatorFor('createRedisClient');
+  const maxDelay = v.positiveInteger(
+    'maxReconnectDelayMs',
+    opts.maxReconnectDelayMs,
+    2000,
+    'milliseconds',
+  );
+  const pingIntervalMs = v.nonNegativeInteger(
+    'pingIntervalMs',
+    opts.pingIntervalMs,
+    0,
+    'milliseconds, 0 = off',
+  );
+  // The first retry is at once: a connection the server closed for idleness comes back within
+  // the deadline of the call that found it gone. Later ones back off.
   const retryStrategy = (attempt: number) =>
-    Math.min(maxDelay, 50 * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2);
+    attempt <= 1
+      ? Math.random() * 10
+      : Math.min(maxDelay, 25 * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2);
   const base: RedisOptions = {
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
@@ -70,7 +92,22 @@ export function createRedisClient(options: CreateRedisClientOptions | string = {
     client = new Redis({ ...base, ...opts.redis });
   }
   attachErrorListener(client, opts.events);
+  if (pingIntervalMs > 0) keepAlive(client, pingIntervalMs);
   return client;
+}
+
+/** Ping every connection of the client while it is ready; the timer never holds the process. */
+function keepAlive(client: RedisClient, intervalMs: number): void {
+  const timer = setInterval(() => {
+    if (client.status === 'end') {
+      clearInterval(timer);
+      return;
+    }
+    if (client.status !== 'ready') return;
+    const connections = isCluster(client) ? client.nodes() : [client];
+    for (const connection of connections) connection.ping().catch(() => {});
+  }, intervalMs);
+  timer.unref();
 }
 
 /**

@@ -50,7 +50,9 @@ const REPLY_CODES: Readonly<Record<string, StoreErrorKind>> = {
 const CONNECTION_ERROR =
   /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|enableOfflineQueue|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections|Cluster isn't ready/i;
 
-const UNKNOWN_COMMAND = /^ERR (unknown command|unknown subcommand|unknown or disabled command)/i;
+/** Unknown commands, and ACL refusals of a command inside a script (Redis 7 words them `ERR`). */
+const MISCONFIGURED =
+  /^ERR (unknown command|unknown subcommand|unknown or disabled command|The user executing the script can't)/i;
 
 /**
  * The reply's error code. Redis 7 keeps a script's inner error code first ("OOM command not
@@ -72,7 +74,7 @@ export function classifyStoreError(error: unknown): StoreErrorKind | undefined {
   const message = error.message;
   const byCode = REPLY_CODES[replyCode(message)];
   if (byCode) return byCode;
-  if (UNKNOWN_COMMAND.test(message)) return 'misconfigured';
+  if (MISCONFIGURED.test(message)) return 'misconfigured';
   if (CONNECTION_ERROR.test(message)) return 'unavailable';
   return undefined;
 }

@@ -72,6 +72,10 @@ describe('classifying Redis replies', () => {
     ["NOPERM User keel has no permissions to run the 'evalsha' command", 'misconfigured'],
     ['NOPERM No permissions to access a key', 'misconfigured'],
     ["ERR unknown command 'FOO', with args beginning with:", 'misconfigured'],
+    [
+      "ERR The user executing the script can't run this command or subcommand script: abc, on @user_script:64.",
+      'misconfigured',
+    ],
     ['WRONGTYPE Operation against a key holding the wrong kind of value', 'data'],
     ['KEELABANDONED the caller gave up before this call started', 'abandoned'],
     ['ERR value is not an integer or out of range', undefined],
