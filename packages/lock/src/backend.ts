@@ -6,7 +6,7 @@
 import { isStoreFailure } from '@keel/core';
 import { type LockLostReason, LockUnavailableError } from './errors.js';
 import { ScriptStatus } from './status.js';
-import type { LockStore } from './types.js';
+import type { LateGrantHandler, LockStore } from './store.js';
 
 /** The outcome of one acquisition attempt. */
 export type Attempt =
@@ -22,8 +22,16 @@ export type Attempt =
 export type Extension = { ok: true; sentAt: number } | { ok: false; reason: LockLostReason };
 
 export interface LockBackend {
-  /** One attempt. Rejects with `LockUnavailableError` / `LockQuorumError` when it cannot decide. */
-  attempt(resource: string, token: string, ttlMs: number): Promise<Attempt>;
+  /**
+   * One attempt. Rejects with `LockUnavailableError` / `LockQuorumError` when it cannot decide.
+   * `onLateGrant` receives each lock a store took after the attempt stopped waiting for it.
+   */
+  attempt(
+    resource: string,
+    token: string,
+    ttlMs: number,
+    onLateGrant?: LateGrantHandler,
+  ): Promise<Attempt>;
   /** Rejects like `attempt`; resolves `{ ok: false }` when the lock is no longer ours. */
   extend(resource: string, token: string, ttlMs: number): Promise<Extension>;
   /** True when our lock was deleted; false when it was no longer ours. */
@@ -36,7 +44,12 @@ export interface LockBackend {
   cleanup(resource: string, token: string): Promise<void>;
 }
 
-/** A store failure (timeout, unreachable, full) becomes a LockUnavailableError; bugs pass through. */
+/**
+ * A store failure becomes a LockUnavailableError with core's error as its `cause`: a timeout,
+ * an outage or a Redis that cannot serve now (`OOM`, `BUSY`, `LOADING`, `READONLY`, …), a refused
+ * command or key (`NOPERM`: StoreMisconfiguredError), foreign data under the lock's keys
+ * (`WRONGTYPE`: StoreDataError). Bugs pass through.
+ */
 export function unavailable(
   error: unknown,
   resource: string,
@@ -48,11 +61,11 @@ export function unavailable(
 /** The backend over one store: Redis, Cluster or memory. */
 export function singleBackend(store: LockStore, now: () => number): LockBackend {
   return {
-    async attempt(resource, token, ttlMs) {
+    async attempt(resource, token, ttlMs, onLateGrant) {
       const sentAt = now();
       let reply: Awaited<ReturnType<LockStore['acquire']>>;
       try {
-        reply = await store.acquire(resource, token, ttlMs);
+        reply = await store.acquire(resource, token, ttlMs, onLateGrant);
       } catch (error) {
         throw unavailable(error, resource, 'acquire');
       }

@@ -5,7 +5,7 @@
  * | --- | --- | --- |
  * | {@link LockBusyError} | another owner holds the lock | retry after `retryAfterMs`, or skip the work |
  * | {@link LockQuorumError} | Redlock: too few nodes answered to decide | retry later; check the nodes |
- * | {@link LockUnavailableError} | the store did not answer (timeout, down, full) | retry later; the work did not start |
+ * | {@link LockUnavailableError} | the store did not answer, could not serve (OOM, BUSY, …), refused (NOPERM) or holds foreign data | retry later, or fix what `cause` names; the work did not start |
  * | {@link LockLostError} | a lock you held expired or was taken over | stop; anything not fenced is suspect |
  *
  * Codes are stable and never reused; the registry is {@link codes}.
@@ -89,9 +89,12 @@ export class LockQuorumError extends KeelError {
 }
 
 /**
- * The lock store did not answer: a deadline passed, the client is reconnecting, the circuit is
- * open, or the memory lock table is full. For `acquire`, the work must not start; retry later.
- * HTTP: 503. `cause` holds the store error.
+ * The lock store could not decide: a deadline passed, the client is closed or did not connect
+ * in time, the circuit is open, the memory lock table is full, Redis cannot serve now (`OOM`,
+ * `BUSY`, `LOADING`, `READONLY`, …), refused the call (`NOPERM`: core's
+ * `StoreMisconfiguredError`, naming what is missing) or holds foreign data under the lock's
+ * keys (`WRONGTYPE`: core's `StoreDataError`, naming the key family). For `acquire`, the work
+ * must not start; retry later. HTTP: 503. `cause` holds core's store error.
  */
 export class LockUnavailableError extends KeelError {
   readonly resource: string;

@@ -15,8 +15,10 @@ export { ScriptStatus } from './status.js';
 // Native compare-and-delete (Redis 8.4 DELEX, Valkey 9 DELIFEQ) detection.
 export type { CompareAndDelete } from './stores/compare-and-delete.js';
 export { detectCompareAndDelete } from './stores/compare-and-delete.js';
+// The store contract both stores implement, and Redlock runs on N of them.
+export type { LateGrantHandler, LockStore } from './store.js';
 // The in-memory store, to share between several createLock() calls of one process.
-export type { MemoryLockStore } from './stores/memory.js';
+export type { MemoryLockStore, MemoryLockStoreOptions } from './stores/memory.js';
 export { createMemoryLockStore } from './stores/memory.js';
 // Types of the lock, its manager, options and stores.
 export type {
@@ -24,8 +26,6 @@ export type {
   CreateLockOptions,
   Lock,
   LockManager,
-  LockStore,
-  MemoryLockStoreOptions,
   RetryOptions,
   WithLockOptions,
 } from './types.js';

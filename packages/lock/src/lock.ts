@@ -12,9 +12,9 @@ import { randomBytes } from 'node:crypto';
 import {
   createWarnings,
   DEFAULT_PREFIX,
+  isStoreFailure,
   type KeelEvents,
   type RedisClient,
-  StoreTimeoutError,
   StoreUnavailableError,
   toEvents,
   validatePrefix,
@@ -29,7 +29,9 @@ import {
   LockUnavailableError,
 } from './errors.js';
 import { HeldLock } from './held-lock.js';
+import { LateGrants } from './late-grants.js';
 import { quorumBackend } from './redlock.js';
+import type { LockStore } from './store.js';
 import { MemoryLockStore } from './stores/memory.js';
 import { createRedisLockStore, describeClient } from './stores/redis.js';
 import type {
@@ -37,7 +39,6 @@ import type {
   CreateLockOptions,
   Lock,
   LockManager,
-  LockStore,
   RetryOptions,
   WithLockOptions,
 } from './types.js';
@@ -63,6 +64,13 @@ const KNOWN_WITH_LOCK = [...KNOWN_ACQUIRE, 'renewRatio'] as const;
 
 /** Shortest TTL accepted, ms: below it the drift allowance leaves no validity. */
 const MIN_TTL_MS = 10;
+
+/** How one `acquire()` call stands, across its attempts. */
+interface Progress {
+  /** An attempt may have taken the lock without saying so. */
+  uncertain: boolean;
+  late: LateGrants;
+}
 
 interface Retry {
   attempts: number;
@@ -111,7 +119,13 @@ export function createLock(options: CreateLockOptions = {}): LockManager {
   }
   const driftMs = (ttl: number) => Math.floor(ttl * driftFactor) + 2;
   const redisStore = (client: RedisClient) =>
-    createRedisLockStore(client, { prefix, deadlineMs, breaker: options.breaker, events });
+    createRedisLockStore(client, {
+      prefix,
+      deadlineMs,
+      breaker: options.breaker,
+      events,
+      warnings: options.warnings,
+    });
 
   let backend: LockBackend;
   if (options.clients !== undefined) {
@@ -146,7 +160,8 @@ export function createLock(options: CreateLockOptions = {}): LockManager {
   } else {
     const memory = options.memory ?? true;
     let store: LockStore;
-    if (memory === true) store = new MemoryLockStore({ clock: now });
+    // The store's own default clock counts from the epoch, as its fencing floor needs.
+    if (memory === true) store = new MemoryLockStore(options.clock ? { clock: now } : {});
     else if (memory instanceof MemoryLockStore) store = memory;
     else throw v.fail('memory', memory, 'true or a store from createMemoryLockStore()');
     backend = singleBackend(store, now);
@@ -180,7 +195,7 @@ export function createLock(options: CreateLockOptions = {}): LockManager {
   /**
    * Attempts until acquired, out of attempts (resolves to the error to throw) or aborted
    * (rejects). `progress.uncertain` turns true once an attempt may have taken the lock without
-   * saying so.
+   * saying so; `progress.late` collects locks taken after an attempt stopped waiting.
    */
   async function attemptAll(
     resource: string,
@@ -189,7 +204,7 @@ export function createLock(options: CreateLockOptions = {}): LockManager {
     attempts: number,
     retryOpts: Retry,
     signal: AbortSignal | undefined,
-    progress: { uncertain: boolean },
+    progress: Progress,
   ): Promise<HeldLock | Failure> {
     let last: Failure | undefined;
     let busyWait: number | undefined;
@@ -197,7 +212,7 @@ export function createLock(options: CreateLockOptions = {}): LockManager {
       signal?.throwIfAborted();
       let outcome: Attempt;
       try {
-        outcome = await backend.attempt(resource, token, ttl);
+        outcome = await backend.attempt(resource, token, ttl, progress.late.handler);
       } catch (error) {
         if (!(error instanceof LockUnavailableError || error instanceof LockQuorumError)) {
           throw error;
@@ -259,16 +274,24 @@ export function createLock(options: CreateLockOptions = {}): LockManager {
     signal: AbortSignal | undefined,
   ): Promise<HeldLock | Failure> {
     const token = newToken();
-    const progress = { uncertain: false };
+    const progress: Progress = { uncertain: false, late: new LateGrants() };
+    // Gave up: delete whatever this token may hold, now (cleanup) and when a late grant lands.
+    const giveUp = async () => {
+      if (progress.uncertain) await backend.cleanup(resource, token);
+      progress.late.settle(false);
+    };
     let result: HeldLock | Failure;
     try {
       result = await attemptAll(resource, token, ttl, attempts, retryOpts, signal, progress);
     } catch (error) {
-      if (progress.uncertain) await backend.cleanup(resource, token);
+      await giveUp();
       throw error;
     }
-    if (result instanceof HeldLock) return result;
-    if (progress.uncertain) await backend.cleanup(resource, token);
+    if (result instanceof HeldLock) {
+      progress.late.settle(true);
+      return result;
+    }
+    await giveUp();
     if (events.active) {
       const reason =
         result.code === codes.LOCK_BUSY
@@ -384,15 +407,25 @@ function newToken(): string {
 }
 
 /**
- * Whether a failed single-store attempt may still have taken the lock: it timed out or the
- * connection broke while it was in flight. A call refused before sending (client reconnecting,
- * circuit open, memory table full) did nothing; a Redlock attempt cleans up after itself.
+ * Whether a failed single-store attempt may still have taken the lock, so that giving up must
+ * clean up after it (a compare-and-delete by its own token: harmless when it took nothing).
+ *
+ * - A missed deadline: the guard only stops a script that *starts* after it; one that started
+ *   in time may have taken the lock and answered late (its late grant is also released by
+ *   `LateGrants`, but the reply may never come: a broken connection).
+ * - A connection error while the call was in flight, or a reply error (`OOM`, `BUSY`,
+ *   `NOPERM`, `WRONGTYPE`, …): the script reports these before it writes anything, or undoes
+ *   its `SET` first, but a connection error says nothing of what ran; erring on "may have" costs
+ *   one release.
+ * - Refused before anything was sent (circuit open, client closed or never ready, the memory
+ *   table full): a `StoreUnavailableError` with no `cause` of its own. Nothing ran.
+ * - Redlock: the quorum attempt already released on every node.
  */
 function mayHaveRun(error: LockUnavailableError | LockQuorumError): boolean {
   if (error instanceof LockQuorumError) return false;
   const cause = error.cause;
-  if (cause instanceof StoreTimeoutError) return true;
-  return cause instanceof StoreUnavailableError && cause.cause !== undefined;
+  if (cause instanceof StoreUnavailableError) return cause.cause !== undefined;
+  return isStoreFailure(cause);
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

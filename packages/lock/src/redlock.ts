@@ -13,12 +13,16 @@
  * restarted without persistence), so the token is the largest counter among the granting nodes,
  * and when fewer than a quorum of them are already at it, the laggards are raised to it before
  * the lock is handed out. Then a quorum holds counters ≥ the token; any later quorum shares a
- * node with it, whose INCR exceeds the token, so the next token is larger.
+ * node with it, whose next token exceeds its counter, so the next token is larger. When more
+ * than a quorum lost their counters at once (restarts without persistence), that argument has
+ * no node left to stand on; the clock floor does instead: each node issues at least its own
+ * `TIME` in microseconds, which has passed every token issued before the loss (give or take the
+ * nodes' clock skew, which the restart itself outlasts).
  */
 import type { Attempt, Extension, LockBackend } from './backend.js';
 import { LockQuorumError, type QuorumTally } from './errors.js';
 import { type AcquireReply, type HoldStatus, ScriptStatus } from './status.js';
-import type { LockStore } from './types.js';
+import type { LockStore } from './store.js';
 
 type Settled<T> = PromiseSettledResult<T> | undefined;
 
@@ -111,9 +115,9 @@ export function quorumBackend(
   }
 
   return {
-    async attempt(resource, token, ttlMs): Promise<Attempt> {
+    async attempt(resource, token, ttlMs, onLateGrant): Promise<Attempt> {
       const sentAt = now();
-      const calls = stores.map((store) => store.acquire(resource, token, ttlMs));
+      const calls = stores.map((store) => store.acquire(resource, token, ttlMs, onLateGrant));
       const early = await gather(calls, (reply) => reply.status !== ScriptStatus.BUSY, quorum);
       const granted: Granted[] = [];
       early.forEach((result, i) => {

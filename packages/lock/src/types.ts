@@ -1,6 +1,6 @@
 /**
  * Public types of @keel/lock: the held {@link Lock}, the {@link LockManager} `createLock()`
- * returns, their options, and the one-node {@link LockStore} both stores implement.
+ * returns and their options. The one-node store contract is in `store.ts`.
  */
 import type {
   CircuitBreakerOptions,
@@ -10,26 +10,7 @@ import type {
   WarningSwitches,
 } from '@keel/core';
 import type { LockLostReason } from './errors.js';
-import type { AcquireReply, HoldStatus } from './status.js';
 import type { MemoryLockStore } from './stores/memory.js';
-
-/**
- * One lock store: a Redis server (standalone or Cluster) or the process's memory. Redlock runs
- * the same calls on N of them. Every method is one atomic step on the store; store failures
- * reject with core's `StoreTimeoutError` / `StoreUnavailableError`.
- */
-export interface LockStore {
-  /** For errors and events: `memory`, or the Redis address. */
-  readonly name: string;
-  /** Take `resource` for `token` for `ttlMs` and issue a fencing token (see `lock-acquire-2.lua`). */
-  acquire(resource: string, token: string, ttlMs: number): Promise<AcquireReply>;
-  /** Set the TTL to `ttlMs` from now if `token` still holds it. */
-  extend(resource: string, token: string, ttlMs: number): Promise<HoldStatus>;
-  /** Delete the lock if `token` still holds it. */
-  release(resource: string, token: string): Promise<HoldStatus>;
-  /** Redlock: raise this node's fencing counter to at least `fence`; resolves to the counter. */
-  raiseFence(resource: string, fence: number): Promise<number>;
-}
 
 /** How `acquire` retries while the lock is busy or the store does not answer. */
 export interface RetryOptions {
@@ -73,9 +54,12 @@ export interface Lock {
   /** This owner's random token (128 bits, base64url). Only it can extend or release the lock. */
   readonly token: string;
   /**
-   * Strictly increasing per resource: every acquisition gets a larger one than all before it.
-   * Send it with every write the lock protects and have the downstream store reject a write
-   * whose token is lower than the highest it has seen (see the README). A JSON-safe integer.
+   * Strictly increasing per resource: every acquisition gets a larger one than all before it,
+   * also after the store lost its data (a restart without persistence, eviction, `FLUSHALL`, a
+   * failover), because each new token is at least the store's clock in microseconds (about
+   * 1.7 × 10¹⁵ today, so do not expect 1, 2, 3). Send it with every write the lock protects and
+   * have the downstream store reject a write whose token is lower than the highest it has seen
+   * (see the README). A JSON-safe integer (below 2⁵³ until the year 2255).
    */
   readonly fencingToken: number;
   /**
@@ -136,14 +120,6 @@ export interface LockManager {
   ): Promise<T>;
 }
 
-/** Options of {@link MemoryLockStore}. */
-export interface MemoryLockStoreOptions {
-  /** Most locks held at once; acquiring beyond it fails with `LockUnavailableError`. @default 10_000 */
-  maxLocks?: number;
-  /** Monotonic ms clock; pass core's `createManualClock()` in tests. @default performance.now */
-  clock?: () => number;
-}
-
 /** The options of `createLock()`. Give one of `client`, `clients` or `memory`. */
 export interface CreateLockOptions {
   /** A Redis (standalone, Sentinel or Cluster) client: one lock store. */
@@ -177,9 +153,15 @@ export interface CreateLockOptions {
   breaker?: CircuitBreakerOptions | false;
   /** Receives `lock.*` and `store.*` events. */
   events?: KeelEvents | KeelEventListener;
-  /** Turn one-time warnings off by name (`redlockNodeCount`, `redlockSameNode`, `clientQueuesCommands`), or all with `false`. @default true */
+  /**
+   * Turn one-time warnings off by name (`redlockNodeCount`, `redlockSameNode`,
+   * `evictionPolicy`), or all with `false`. @default true
+   */
   warnings?: WarningSwitches;
-  /** Monotonic ms clock for validity (and the private memory store). @default performance.now */
+  /**
+   * Monotonic ms clock for validity. When given, the private memory store (`memory: true`) uses
+   * it too, also as the floor of its fencing tokens. @default performance.now
+   */
   clock?: () => number;
 }
 

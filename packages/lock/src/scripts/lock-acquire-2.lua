@@ -7,19 +7,55 @@
   ARGV[2]  time to live, ms
 
   Returns {status, fence, ttl}:
-    {0, fence, ttl}   acquired: the counter was incremented, fence is its new value
+    {0, fence, ttl}   acquired: fence = max(counter + 1, server time in µs), stored back as the
+                      counter. The floor keeps tokens rising when the counter is lost (a restart
+                      without persistence, eviction, FLUSHALL, a failover to a replica that
+                      missed the last increments): TIME has passed every token issued before
     {1, fence, ttl}   already ours: a retry whose first reply was lost. The TTL is set again
                       from now (the caller's validity counts from this request), and fence is
-                      the counter, which only the holder moves
+                      the counter, which only the holder moves (or a new token if it was lost)
     {2, 0, pttl}      busy: another owner holds it for pttl more ms
+  Errors: WRONGTYPE when the counter holds a value Keel did not write, or the error Redis
+  answered reading it (NOPERM); the lock is then not left taken.
 ]]
 local rcall = redis.call
--- The uncontended case first: two calls.
+
+-- The counter (0 when absent), or nil and the error to answer: Redis's own (WRONGTYPE for
+-- another type, NOPERM) or WRONGTYPE for a string that is not a Keel counter.
+local function counter()
+  local value = redis.pcall('GET', KEYS[2])
+  if value == false then return 0 end
+  if type(value) == 'table' then return nil, value end
+  if #value > 16 or not string.match(value, '^%d+$') or tonumber(value) >= 9007199254740992 then
+    return nil, redis.error_reply('WRONGTYPE the fencing counter ' .. KEYS[2] .. ' holds a value Keel did not write')
+  end
+  return tonumber(value)
+end
+
+-- A token above the last one and above every microsecond already passed. Below 2^53 (year
+-- 2255), so exact in Lua's doubles, in the integer reply and in a JavaScript number.
+local function issue(last)
+  local now = rcall('TIME')
+  local fence = math.max(last + 1, tonumber(now[1]) * 1000000 + tonumber(now[2]))
+  rcall('SET', KEYS[2], string.format('%.0f', fence))
+  return fence
+end
+
+-- The uncontended case first.
 if rcall('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {0, rcall('INCR', KEYS[2]), tonumber(ARGV[2])}
+  local last, err = counter()
+  if err then
+    rcall('DEL', KEYS[1]) -- not left taken by a caller that is told it failed
+    return err
+  end
+  return {0, issue(last), tonumber(ARGV[2])}
 end
 if rcall('GET', KEYS[1]) == ARGV[1] then
+  local last, err = counter()
+  if err then return err end
   rcall('PEXPIRE', KEYS[1], ARGV[2])
-  return {1, tonumber(rcall('GET', KEYS[2]) or '0'), tonumber(ARGV[2])}
+  -- The counter went missing since this owner's token was issued: issue a new, larger one.
+  if last == 0 then last = issue(0) end
+  return {1, last, tonumber(ARGV[2])}
 end
 return {2, 0, rcall('PTTL', KEYS[1])}

@@ -5,12 +5,30 @@
  *
  * Fencing tokens come from one counter for the whole store rather than one per resource: they
  * are still strictly increasing per resource, and the store needs no per-resource state that
- * outlives a lock (a per-resource counter could never be dropped without restarting a
- * resource's tokens at 1).
+ * outlives a lock. Like the Lua script, each new token is floored at the clock in microseconds,
+ * `max(counter + 1, clock() × 1000)`: the default clock counts from the epoch, so a process
+ * that restarts (and loses this store) still issues tokens above those of its previous life,
+ * which downstream stores may have recorded.
  */
 import { ExpiringMap, StoreUnavailableError, validatorFor } from '@keel/core';
 import { type AcquireReply, type HoldStatus, ScriptStatus } from '../status.js';
-import type { LockStore, MemoryLockStoreOptions } from '../types.js';
+import type { LockStore } from '../store.js';
+
+/** Options of {@link MemoryLockStore}. */
+export interface MemoryLockStoreOptions {
+  /** Most locks held at once; acquiring beyond it fails with `LockUnavailableError`. @default 10_000 */
+  maxLocks?: number;
+  /**
+   * Monotonic ms clock for expiry, and the floor of fencing tokens (µs: `clock() × 1000`). Pass
+   * core's `createManualClock()` in tests. A clock that does not count from the epoch (plain
+   * `performance.now`) still gives rising tokens within the process, but not across restarts.
+   * @default performance.timeOrigin + performance.now(): epoch ms that never step back
+   */
+  clock?: () => number;
+}
+
+/** Epoch milliseconds on the monotonic clock: unlike `Date.now()`, never steps back with NTP. */
+const epochMonotonic = () => performance.timeOrigin + performance.now();
 
 interface Held {
   token: string;
@@ -30,7 +48,7 @@ export class MemoryLockStore implements LockStore {
     const v = validatorFor('createMemoryLockStore');
     v.knownOptions(options, ['maxLocks', 'clock']);
     this.maxLocks = v.positiveInteger('maxLocks', options.maxLocks, 10_000);
-    this.#clock = v.func<() => number>('clock', options.clock, () => performance.now());
+    this.#clock = v.func<() => number>('clock', options.clock, epochMonotonic);
     // A live lock is never evicted to make room: that would hand it to a second owner.
     this.#locks = new ExpiringMap({
       maxEntries: this.maxLocks,
@@ -56,7 +74,7 @@ export class MemoryLockStore implements LockStore {
     if (held) {
       return { status: ScriptStatus.BUSY, fence: 0, ttlMs: Math.ceil(held.expiresAt - now) };
     }
-    const fence = this.#fence + 1;
+    const fence = Math.max(this.#fence + 1, Math.floor(now * 1000));
     if (!this.#locks.set(resource, { token, fence }, now + ttlMs)) {
       throw new StoreUnavailableError(
         'lock.acquire',

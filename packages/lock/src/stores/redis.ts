@@ -1,20 +1,22 @@
 /**
  * The Redis lock store: one EVALSHA per operation, every key of a resource under one hash tag
  * (`<prefix>lock:{<sha256(resource)>}:owner` and `…:fence`), every call through core's store
- * caller (deadline, circuit breaker, fail fast while reconnecting, `store.call` events).
+ * caller (deadline, circuit breaker, waiting for a connecting client, error classification,
+ * `store.call` events), built by core's `setupRedisStore`.
  *
- * TTLs are server-side (`PX`), so the scripts never read `TIME`: the only clock that matters
- * for validity is the client's monotonic one, started before the request is sent.
+ * TTLs are server-side (`PX`): the only clock that matters for validity is the client's
+ * monotonic one, started before the request is sent. The scripts read `TIME` for two other
+ * reasons: the call guard (a script that starts after its caller gave up does nothing), and the
+ * floor of new fencing tokens (see `lock-acquire-2.lua`).
  */
 import {
-  type CircuitBreakerOptions,
-  createKeyspace,
-  createScriptRunner,
-  createStoreCaller,
   isCluster,
   type KeelEvents,
   type RedisClient,
+  type RedisStoreOptions,
+  setupRedisStore,
   UnexpectedScriptReplyError,
+  type WarningSwitches,
 } from '@keel/core';
 import { lockAcquire, lockExtend, lockRaiseFence, lockRelease } from '../scripts/generated.js';
 import {
@@ -24,7 +26,7 @@ import {
   parseHoldReply,
   ScriptStatus,
 } from '../status.js';
-import type { LockStore } from '../types.js';
+import type { LockStore } from '../store.js';
 import { VERSION } from '../version.js';
 import {
   type CompareAndDelete,
@@ -35,13 +37,18 @@ import {
 /** Resource names whose keys are remembered per store. */
 const KEY_MEMO_SIZE = 1024;
 
+/** What Redis eviction costs the lock, for core's one-time `evictionPolicy` warning. */
+const EVICTION_IMPACT =
+  'an evicted lock is granted to a second holder while the first still holds it (fencing tokens keep rising: they are floored at the server clock)';
+
 export interface RedisLockStoreOptions {
-  /** Global key prefix. */
+  /** Global key prefix (validated by `createLock`). */
   prefix: string;
   /** Deadline of each call, ms. */
   deadlineMs: number;
-  breaker?: CircuitBreakerOptions | false | undefined;
-  events?: KeelEvents | undefined;
+  breaker?: RedisStoreOptions['breaker'] | undefined;
+  events: KeelEvents;
+  warnings?: WarningSwitches | undefined;
 }
 
 /** `host:port` of a standalone client, for errors; `cluster` for a Cluster. */
@@ -55,15 +62,24 @@ export function createRedisLockStore(
   client: RedisClient,
   options: RedisLockStoreOptions,
 ): LockStore {
-  const keys = createKeyspace(options.prefix, 'lock');
-  const scripts = createScriptRunner(client, 'keel:lock', VERSION);
-  const call = createStoreCaller({
-    feature: 'lock',
-    deadlineMs: options.deadlineMs,
-    client,
-    ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
-    ...(options.events ? { events: options.events } : {}),
-  });
+  const { keyspace, runner, call } = setupRedisStore(
+    {
+      client,
+      prefix: options.prefix,
+      deadlineMs: options.deadlineMs,
+      events: options.events,
+      ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
+      ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
+    },
+    {
+      component: 'createLock',
+      feature: 'lock',
+      short: 'lock',
+      version: VERSION,
+      defaultDeadlineMs: 500,
+      evictionImpact: EVICTION_IMPACT,
+    },
+  );
   // Hashing a resource name costs more than the rest of a call's client work, and a lock's
   // acquire and release (and its next acquire) name the same resource: memoise, bounded.
   const memo = new Map<string, readonly [owner: string, fence: string]>();
@@ -71,7 +87,7 @@ export function createRedisLockStore(
     let pair = memo.get(resource);
     if (pair === undefined) {
       if (memo.size >= KEY_MEMO_SIZE) memo.clear();
-      const base = `${keys.prefix}${keys.tag(resource)}`;
+      const base = `${keyspace.prefix}${keyspace.tag(resource)}`;
       pair = [`${base}:owner`, `${base}:fence`];
       memo.set(resource, pair);
     }
@@ -93,48 +109,85 @@ export function createRedisLockStore(
     return native;
   };
 
+  /**
+   * Compare-and-delete by the script, without a guard or breaker: the compensation of a lock
+   * taken late, which must run whenever Redis gets it.
+   */
+  const releaseNow = async (resource: string, token: string) => {
+    await runner.run(lockRelease, [ownerKey(resource)], [token]);
+  };
+
+  /**
+   * Release through the store caller. Neither path is guarded (no `attempt`), on purpose: a
+   * release is the one write whose late run is what its caller wanted. The holder stopped
+   * using the lock when it called `release()` (`isHeld()` is false from then on, even if the
+   * call fails), and an owner token is never handed out again, so a release that Redis runs
+   * after a stall only frees the resource before its TTL would. The native commands are plain
+   * commands, which no guard could cover anyway.
+   */
+  async function release(resource: string, token: string): Promise<HoldStatus> {
+    const command = nativeRelease();
+    if (command) {
+      try {
+        const args =
+          command === 'DELEX' ? [ownerKey(resource), 'IFEQ', token] : [ownerKey(resource), token];
+        const deleted = await call('lock.release', () => client.call(command, ...args));
+        // The native commands do not say whether another owner holds it; both mean "not ours".
+        return Number(deleted) === 1 ? ScriptStatus.OK : ScriptStatus.ABSENT;
+      } catch (error) {
+        const message = String((error as Error)?.message);
+        if (!/unknown command|syntax error/i.test(message)) throw error;
+        // A server downgraded behind the same client: the script from now on.
+        markUnsupported(client);
+        native = undefined;
+      }
+    }
+    return call('lock.release', async () =>
+      parseHoldReply(
+        lockRelease.name,
+        await runner.run(lockRelease, [ownerKey(resource)], [token]),
+      ),
+    );
+  }
+
   return {
     name: describeClient(client),
 
-    async acquire(resource, token, ttlMs): Promise<AcquireReply> {
-      const reply = await call('lock.acquire', () =>
-        scripts.run(lockAcquire, keysOf(resource), [token, ttlMs]),
+    acquire(resource, token, ttlMs, onLateGrant): Promise<AcquireReply> {
+      const keys = keysOf(resource);
+      return call(
+        'lock.acquire',
+        // Guarded: an acquire that starts after its caller gave up takes nothing.
+        async (attempt) =>
+          parseAcquireReply(
+            lockAcquire.name,
+            await runner.run(lockAcquire, keys, [token, ttlMs], attempt),
+          ),
+        // It started in time but answered late: the lock was taken for a caller that is no
+        // longer waiting. Its acquire() call decides whether to keep it (see LateGrantHandler).
+        async (late) => {
+          if (late.status === ScriptStatus.BUSY) return;
+          const undo = () => releaseNow(resource, token);
+          await (onLateGrant ? onLateGrant(undo) : undo());
+        },
       );
-      return parseAcquireReply(lockAcquire.name, reply);
     },
 
-    async extend(resource, token, ttlMs): Promise<HoldStatus> {
-      const reply = await call('lock.extend', () =>
-        scripts.run(lockExtend, [ownerKey(resource)], [token, ttlMs]),
+    extend(resource, token, ttlMs): Promise<HoldStatus> {
+      // Guarded: an extend given up on leaves the TTL where its holder believes it is.
+      return call('lock.extend', async (attempt) =>
+        parseHoldReply(
+          lockExtend.name,
+          await runner.run(lockExtend, [ownerKey(resource)], [token, ttlMs], attempt),
+        ),
       );
-      return parseHoldReply(lockExtend.name, reply);
     },
 
-    async release(resource, token): Promise<HoldStatus> {
-      const command = nativeRelease();
-      if (command) {
-        try {
-          const args =
-            command === 'DELEX' ? [ownerKey(resource), 'IFEQ', token] : [ownerKey(resource), token];
-          const deleted = await call('lock.release', () => client.call(command, ...args));
-          // The native commands do not say whether another owner holds it; both mean "not ours".
-          return Number(deleted) === 1 ? ScriptStatus.OK : ScriptStatus.ABSENT;
-        } catch (error) {
-          if (!/unknown command|syntax error/i.test(String((error as Error)?.message))) throw error;
-          // A server downgraded behind the same client: the script from now on.
-          markUnsupported(client);
-          native = undefined;
-        }
-      }
-      const reply = await call('lock.release', () =>
-        scripts.run(lockRelease, [ownerKey(resource)], [token]),
-      );
-      return parseHoldReply(lockRelease.name, reply);
-    },
+    release,
 
     async raiseFence(resource, fence): Promise<number> {
-      const reply = await call('lock.raise-fence', () =>
-        scripts.run(lockRaiseFence, [fenceKey(resource)], [fence]),
+      const reply = await call('lock.raise-fence', (attempt) =>
+        runner.run(lockRaiseFence, [fenceKey(resource)], [fence], attempt),
       );
       if (Array.isArray(reply) && reply.length === 2 && Number(reply[0]) === ScriptStatus.OK) {
         return Number(reply[1]);

@@ -91,23 +91,40 @@ describe('Redlock over 3 nodes', () => {
     const prefix = testPrefix();
     const fenceKey = createKeyspace(prefix, 'lock').key('ledger', 'fence');
     const locks = createLock({ clients: nodes, prefix, deadlineMs: 300 });
-    // Token 100 was issued by a quorum {0, 1}; node 2 missed it.
-    await nodes[0]!.set(fenceKey, 100);
-    await nodes[1]!.set(fenceKey, 100);
+    // A token an hour ahead of the clock floor was issued by a quorum {0, 1}; node 2 missed
+    // it. (Counters run ahead of the clock when a node with a fast clock raised them.)
+    const issued = (Date.now() + 3_600_000) * 1000;
+    await nodes[0]!.set(fenceKey, issued);
+    await nodes[1]!.set(fenceKey, issued);
 
-    // Node 0 is down: the quorum is {1, 2}, whose counters disagree (101 vs 1).
+    // Node 0 is down: the quorum is {1, 2}, whose counters disagree (issued + 1 vs the clock).
     await group!.servers[0]!.kill();
     const first = await locks.acquire('ledger');
-    expect(first.fencingToken).toBe(101);
-    expect(await nodes[2]!.get(fenceKey)).toBe('101'); // brought level before it was handed out
+    expect(first.fencingToken).toBe(issued + 1);
+    expect(await nodes[2]!.get(fenceKey)).toBe(String(issued + 1)); // brought level first
     await first.release();
 
     // Node 0 comes back empty (no persistence) and node 1 goes down: the quorum is {0, 2}.
     await group!.servers[0]!.restart();
     await ready(nodes[0]!);
-    expect(await nodes[0]!.get(fenceKey)).toBeNull();
     await group!.servers[1]!.kill();
     const second = await locks.acquire('ledger');
+    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    await second.release();
+  });
+
+  it('fencing tokens keep increasing when every node restarts without its data under a holder', async () => {
+    const nodes = await threeNodes();
+    const prefix = testPrefix();
+    const locks = createLock({ clients: nodes, prefix, deadlineMs: 300 });
+    for (let i = 0; i < 5; i++) await (await locks.acquire('ledger')).release();
+    const first = await locks.acquire('ledger', { ttlMs: 60_000 });
+
+    // No counter survives: only the nodes' clocks carry the order over.
+    await Promise.all(group!.servers.map((server) => server.restart()));
+    await Promise.all(nodes.map(ready));
+    const second = await locks.acquire('ledger', { ttlMs: 60_000 });
+    expect(first.isHeld()).toBe(true); // the first holder still believes it holds the lock
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
     await second.release();
   });

@@ -12,9 +12,11 @@ describe('memory lock store (manual clock)', () => {
   it('returns the same statuses as the Lua scripts', async () => {
     const clock = createManualClock();
     const store = createMemoryLockStore({ clock });
+    // Tokens are floored at the clock in microseconds, as the Lua script floors at TIME.
+    const t0 = clock() * 1000;
     expect(await store.acquire('r', 'a', 1000)).toEqual({
       status: ScriptStatus.OK,
-      fence: 1,
+      fence: t0,
       ttlMs: 1000,
     });
     clock.advance(400);
@@ -26,7 +28,7 @@ describe('memory lock store (manual clock)', () => {
     // The same token again (a retried request): same fence, TTL set again from now.
     expect(await store.acquire('r', 'a', 1000)).toEqual({
       status: ScriptStatus.ALREADY_OURS,
-      fence: 1,
+      fence: t0,
       ttlMs: 1000,
     });
     clock.advance(900);
@@ -38,20 +40,41 @@ describe('memory lock store (manual clock)', () => {
     expect(await store.release('r', 'a')).toBe(ScriptStatus.ABSENT);
     expect(await store.acquire('r', 'b', 1000)).toMatchObject({
       status: ScriptStatus.OK,
-      fence: 2,
+      fence: t0 + 2_300_000, // 2.3 s later
     });
     expect(await store.release('r', 'b')).toBe(ScriptStatus.OK);
     expect(store.size).toBe(0);
   });
 
   it('fencing tokens increase per resource and across them; raiseFence never lowers', async () => {
-    const store = createMemoryLockStore({ clock: createManualClock() });
-    expect((await store.acquire('x', 't1', 10)).fence).toBe(1);
-    expect((await store.acquire('y', 't2', 10)).fence).toBe(2);
-    expect(await store.raiseFence('x', 10)).toBe(10);
-    expect(await store.raiseFence('x', 5)).toBe(10);
+    const clock = createManualClock();
+    const store = createMemoryLockStore({ clock });
+    const t0 = clock() * 1000;
+    // Within one microsecond of the clock, the counter decides.
+    expect((await store.acquire('x', 't1', 10)).fence).toBe(t0);
+    expect((await store.acquire('y', 't2', 10)).fence).toBe(t0 + 1);
+    expect(await store.raiseFence('x', t0 + 10)).toBe(t0 + 10);
+    expect(await store.raiseFence('x', t0 + 5)).toBe(t0 + 10);
     await store.release('x', 't1');
-    expect((await store.acquire('x', 't3', 10)).fence).toBe(11);
+    expect((await store.acquire('x', 't3', 10)).fence).toBe(t0 + 11);
+    clock.advance(1);
+    expect((await store.acquire('z', 't4', 10)).fence).toBe(t0 + 1000);
+  });
+
+  it('a store that lost its counter (a restarted process) still issues larger tokens', async () => {
+    const clock = createManualClock();
+    const before = createMemoryLockStore({ clock });
+    const first = (await before.acquire('r', 'a', 60_000)).fence;
+    clock.advance(5); // the process restarts: a new, empty store on the same clock
+    const after = createMemoryLockStore({ clock });
+    expect((await after.acquire('r', 'b', 60_000)).fence).toBeGreaterThan(first);
+  });
+
+  it('defaults to an epoch clock, so its tokens are the time in microseconds', async () => {
+    const before = Date.now();
+    const { fence } = await createMemoryLockStore().acquire('r', 'a', 1000);
+    expect(fence).toBeGreaterThanOrEqual((before - 1_000) * 1000);
+    expect(fence).toBeLessThanOrEqual((Date.now() + 1_000) * 1000);
   });
 
   it('is bounded: a full table refuses new locks instead of evicting live ones', async () => {
