@@ -11,6 +11,11 @@ export const QUOTA_EXCEEDED_TYPE = 'https://iana.org/assignments/http-problem-ty
 export const codes = Object.freeze({
   /** A request was refused because a policy's quota is spent (the 429 problem's `code`). */
   RATE_LIMITED: 'KEEL_ERR_RATE_LIMITED',
+  /**
+   * A request costs more than a policy can ever grant at once (its `limit`, or `burst` for the
+   * bucket algorithms): refused for good, without `Retry-After` (the 413 problem's `code`).
+   */
+  RATE_LIMIT_COST_EXCEEDS_LIMIT: 'KEEL_ERR_RATE_LIMIT_COST_EXCEEDS_LIMIT',
   /** The memory store is full of live counters and may not evict them. */
   RATE_LIMIT_STORE_FULL: 'KEEL_ERR_RATE_LIMIT_STORE_FULL',
   /** The store answered something this version does not understand (a bug or version skew). */

@@ -11,12 +11,16 @@ declare module '@keel/core' {
   interface KeelEventMap {
     /** A request passed every policy (only emitted while somebody listens). */
     'rate-limit.allowed': { limiter: string; key: string; source: DecisionSource };
-    /** A request was refused; `policies` are the violated ones. */
+    /**
+     * A request was refused; `policies` are the violated ones. `reason` is `cost-exceeds-limit`
+     * when the request costs more than a policy can ever grant (it never passes).
+     */
     'rate-limit.limited': {
       limiter: string;
       key: string;
       policies: string[];
       source: DecisionSource;
+      reason: 'limited' | 'cost-exceeds-limit';
     };
     /**
      * The store could not answer (deadline, outage, open circuit, full memory store) and the

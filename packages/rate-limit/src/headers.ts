@@ -12,6 +12,9 @@
  * - legacy (optional, any version): `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
  *   `X-RateLimit-Reset` (Unix time in seconds).
  *
+ * `q`/`w` (and the single-policy forms' limit and window) state the policy's true rate in whole
+ * seconds, and `q` is never below what `r` counts down from: see `advertisedQuota`.
+ *
  * The draft-6/-7 and legacy forms describe one policy, so they show the most restrictive one
  * (fewest remaining, then latest reset). Several limiters on one request merge their policies
  * into one list (see `RequestPolicies`).
@@ -32,14 +35,22 @@ export const STANDARD_HEADERS: readonly StandardHeaders[] = ['draft-10', 'draft-
 export interface PolicyState {
   /** Policy name, as in `RateLimit-Policy`. */
   readonly name: string;
-  /** Units per window (the `q` quota). */
+  /** Units per window (for the bucket algorithms: the refill per `windowMs`). */
   readonly limit: number;
   readonly windowMs: number;
+  /**
+   * Units that may be spent at once: the bucket capacity of `token-bucket` and `gcra`, which
+   * `remaining` counts down from. @default limit
+   */
+  readonly burst?: number;
   /** Units left after this request. */
   readonly remaining: number;
   /** ms until the quota is whole again. */
   readonly resetMs: number;
-  /** ms until a request of the same cost could pass; 0 unless `violated`. */
+  /**
+   * ms until a request of the same cost could pass; 0 unless `violated`; `RETRY_NEVER` (-1) when
+   * the cost exceeds what the policy can ever grant at once.
+   */
   readonly retryAfterMs: number;
   /** True when this policy refused the request. */
   readonly violated: boolean;
@@ -76,14 +87,70 @@ export function seconds(ms: number): number {
   return sfInteger(Math.ceil(ms / 1000));
 }
 
-/** The `t`/`reset` of a policy: when a violated policy lets a request through again, else when it resets. */
+/**
+ * The `t`/`reset` of a policy: when a violated policy lets a request through again, else when
+ * it resets. A request that can never pass promises no time: `t` is then the reset.
+ */
 function resetSeconds(p: PolicyState): number {
-  return seconds(p.violated ? p.retryAfterMs : p.resetMs);
+  return seconds(p.violated && p.retryAfterMs > 0 ? p.retryAfterMs : p.resetMs);
 }
 
-/** Window in whole seconds (at least 1, so a sub-second window still reads as a window). */
-function windowSeconds(p: PolicyState): number {
-  return Math.max(1, seconds(p.windowMs));
+/** The `q` and `w` (seconds) a policy is advertised with. */
+export interface AdvertisedQuota {
+  readonly quota: number;
+  readonly windowSeconds: number;
+}
+
+/** Further whole-second windows tried for an exact rate before settling for the closest. */
+const WINDOW_SEARCH = 60;
+const advertised = new Map<string, AdvertisedQuota>();
+
+/**
+ * The `q;w` pair that states a policy truthfully, with `w` in whole seconds as the draft
+ * requires. The policy's period is the time its quota takes to come back: `windowMs`, or for
+ * a bucket the time to refill `burst` at `limit` per `windowMs`. A period of whole seconds is
+ * advertised as it is (`q` = limit, or burst for a bucket, which is what `r` counts down
+ * from). Any other period — a 100 ms window, or 15 per 1.5 s refill — is scaled to whole
+ * seconds at the same rate (2 per 100 ms → `q=20;w=1`, 10 per 1.5 s → `q=20;w=3`): the
+ * shortest `w` whose `q` states the rate exactly or within 1 % below it, searched over a
+ * minute past the period, else the closest from below. So `q/w` never claims more than the
+ * real rate (rounding `w` up, as before, claimed half of it for a 500 ms window), and `q` is
+ * never below `r`.
+ */
+export function advertisedQuota(p: Pick<PolicyState, 'limit' | 'windowMs' | 'burst'>) {
+  const burst = p.burst ?? p.limit;
+  const id = `${p.limit}:${p.windowMs}:${burst}`;
+  let found = advertised.get(id);
+  if (found === undefined) {
+    found = searchQuota(BigInt(p.limit), BigInt(p.windowMs), BigInt(burst));
+    // Policies are few and mostly fixed; dynamic limits must not grow this without bound.
+    if (advertised.size >= 10_000) advertised.clear();
+    advertised.set(id, found);
+  }
+  return found;
+}
+
+/** BigInt, since `limit × w × 1000` can pass 2^53 for extreme (valid) policies. */
+function searchQuota(limit: bigint, windowMs: bigint, burst: bigint): AdvertisedQuota {
+  // Shortest whole-second window that holds the period (burst × windowMs / limit ms).
+  const first = (burst * windowMs + limit * 1000n - 1n) / (limit * 1000n);
+  let best = { quota: 0n, w: first };
+  for (let w = first; w < first + BigInt(WINDOW_SEARCH); w++) {
+    const units = limit * w * 1000n;
+    const quota = units / windowMs;
+    // Exact, or within 1 % of the rate: a short, readable pair beats a long exact one.
+    if (quota * windowMs * 100n >= units * 99n) return toAdvertised(quota, w);
+    if (quota * best.w > best.quota * w) best = { quota, w };
+  }
+  return toAdvertised(best.quota, best.w);
+}
+
+function toAdvertised(quota: bigint, w: bigint): AdvertisedQuota {
+  const cap = BigInt(MAX_SF_INTEGER);
+  return {
+    quota: Number(quota > cap ? cap : quota),
+    windowSeconds: Number(w > cap ? cap : w),
+  };
 }
 
 /** The policy a single-policy header format shows: fewest remaining, then latest reset. */
@@ -109,7 +176,8 @@ const serializers: Record<StandardHeaders, Serializer> = {
     for (const p of policies) {
       const name = sfName(p.name);
       const sep = policy === '' ? '' : ', ';
-      policy += `${sep}${name};q=${sfInteger(p.limit)};w=${windowSeconds(p)}`;
+      const { quota, windowSeconds } = advertisedQuota(p);
+      policy += `${sep}${name};q=${quota};w=${windowSeconds}`;
       state += `${sep}${name};r=${sfInteger(p.remaining)};t=${resetSeconds(p)}`;
     }
     headers['ratelimit-policy'] = policy;
@@ -117,13 +185,15 @@ const serializers: Record<StandardHeaders, Serializer> = {
   },
   'draft-7'(policies, headers) {
     const p = mostRestrictive(policies);
-    headers['ratelimit-policy'] = `${sfInteger(p.limit)};w=${windowSeconds(p)}`;
-    headers.ratelimit = `limit=${sfInteger(p.limit)}, remaining=${sfInteger(p.remaining)}, reset=${resetSeconds(p)}`;
+    const { quota, windowSeconds } = advertisedQuota(p);
+    headers['ratelimit-policy'] = `${quota};w=${windowSeconds}`;
+    headers.ratelimit = `limit=${quota}, remaining=${sfInteger(p.remaining)}, reset=${resetSeconds(p)}`;
   },
   'draft-6'(policies, headers) {
     const p = mostRestrictive(policies);
-    headers['ratelimit-policy'] = `${sfInteger(p.limit)};w=${windowSeconds(p)}`;
-    headers['ratelimit-limit'] = String(sfInteger(p.limit));
+    const { quota, windowSeconds } = advertisedQuota(p);
+    headers['ratelimit-policy'] = `${quota};w=${windowSeconds}`;
+    headers['ratelimit-limit'] = String(quota);
     headers['ratelimit-remaining'] = String(sfInteger(p.remaining));
     headers['ratelimit-reset'] = String(resetSeconds(p));
   },
@@ -136,8 +206,9 @@ export interface HeaderOptions {
 
 /**
  * The headers for a request's policies (all limiters so far). `retryAfterMs` is set on a
- * rejection: `Retry-After` is then the longest wait of the violated policies, so never earlier
- * than any violated policy's `t`. `nowMs` (wall clock) is only used by the legacy reset time.
+ * rejection that a wait cures: `Retry-After` is then the longest wait of the violated
+ * policies, so never earlier than any violated policy's `t`. A request that can never pass
+ * gets none. `nowMs` (wall clock) is only used by the legacy reset time.
  */
 export function renderHeaders(
   policies: readonly PolicyState[],
@@ -150,7 +221,7 @@ export function renderHeaders(
     if (options.standard) serializers[options.standard](policies, headers);
     if (options.legacy) {
       const p = mostRestrictive(policies);
-      headers['x-ratelimit-limit'] = String(sfInteger(p.limit));
+      headers['x-ratelimit-limit'] = String(advertisedQuota(p).quota);
       headers['x-ratelimit-remaining'] = String(sfInteger(p.remaining));
       headers['x-ratelimit-reset'] = String(Math.ceil((nowMs + resetSeconds(p) * 1000) / 1000));
     }

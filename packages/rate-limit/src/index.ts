@@ -15,6 +15,7 @@ export type {
   PolicyLimits,
   RefundResult,
 } from './algorithms/types.js';
+export { RETRY_NEVER } from './algorithms/types.js';
 // Errors and events.
 export type { RateLimitErrorCode } from './errors.js';
 export {
@@ -26,8 +27,8 @@ export {
 } from './errors.js';
 export type { DecisionSource } from './events.js';
 // Headers: RateLimit / RateLimit-Policy per draft-ietf-httpapi-ratelimit-headers, and older forms.
-export type { PolicyState, StandardHeaders } from './headers.js';
-export { renderHeaders, STANDARD_HEADERS, sfString } from './headers.js';
+export type { AdvertisedQuota, PolicyState, StandardHeaders } from './headers.js';
+export { advertisedQuota, renderHeaders, STANDARD_HEADERS, sfString } from './headers.js';
 export type { RateLimitDecision, RateLimiter, RateLimiterOptions } from './limiter.js';
 export { createRateLimiter } from './limiter.js';
 export type { LimitFunction, PolicyOptions, PolicyScope } from './policy.js';

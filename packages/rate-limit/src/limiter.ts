@@ -8,12 +8,14 @@ import {
   type ClientIdentity,
   type ClientIdentityOptions,
   type Clock,
+  codes as coreCodes,
   createClientIdentity,
   createWarnings,
   ExpiringMap,
   FAILURE_POLICIES,
   type FailurePolicy,
   hashKeyPart,
+  isKeelError,
   isStoreFailure,
   type KeelEventListener,
   type KeelEvents,
@@ -28,6 +30,7 @@ import {
   validatorFor,
   type WarningSwitches,
 } from '@keel/core';
+import { RETRY_NEVER } from './algorithms/types.js';
 import {
   codes,
   QUOTA_EXCEEDED_TYPE,
@@ -62,6 +65,8 @@ import type {
 
 /** The title of the draft's `quota-exceeded` problem type. */
 const QUOTA_EXCEEDED_TITLE = 'Request cannot be satisfied as assigned quota has been exceeded';
+/** The title of Keel's `rate-limit-cost-exceeds-limit` problem type. */
+const COST_EXCEEDS_LIMIT_TITLE = 'Request costs more than the rate limit can ever grant at once';
 
 export interface RateLimiterOptions {
   /**
@@ -155,8 +160,18 @@ export interface RateLimiterOptions {
 export interface RateLimitDecision {
   /** True when the request may proceed. */
   readonly allowed: boolean;
-  /** Why: counted and allowed, refused, not counted (skip/allow-list), or the store failed. */
-  readonly reason: 'allowed' | 'limited' | 'skipped' | 'allow-listed' | 'store-unavailable';
+  /**
+   * Why: counted and allowed; refused until a retry time (`limited`); refused for good because
+   * the cost exceeds what a policy can ever grant at once (`cost-exceeds-limit`); not counted
+   * (skip/allow-list); or the store failed and the failure policy decided.
+   */
+  readonly reason:
+    | 'allowed'
+    | 'limited'
+    | 'cost-exceeds-limit'
+    | 'skipped'
+    | 'allow-listed'
+    | 'store-unavailable';
   readonly source: DecisionSource;
   /** The client key, when one was computed. */
   readonly key: string | undefined;
@@ -166,11 +181,17 @@ export interface RateLimitDecision {
   readonly policies: readonly PolicyState[];
   /** Names of the policies that refused the request. */
   readonly violated: readonly string[];
-  /** ms until a request of the same cost could pass; 0 when allowed. */
+  /**
+   * ms until a request of the same cost could pass; 0 when allowed; `RETRY_NEVER` (-1) when it
+   * never can (`cost-exceeds-limit`).
+   */
   readonly retryAfterMs: number;
   /** Headers to set on the response (RateLimit merged over all limiters of the request, Retry-After). */
   readonly headers: ResponseHeaders;
-  /** The response to send instead of the handler's (429, or 503 under `'closed'`). */
+  /**
+   * The response to send instead of the handler's: 429 when limited, 413 when the cost exceeds
+   * a policy's capacity, 503 under `'closed'`.
+   */
   readonly response: KeelResponse | undefined;
   /** The store failure behind a `store-unavailable` decision. */
   readonly error?: unknown;
@@ -458,6 +479,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
       name: policies[i]!.name,
       limit: list[i]!.limit,
       windowMs: list[i]!.windowMs,
+      burst: list[i]!.burst,
       remaining: d.remaining,
       resetMs: d.resetMs,
       retryAfterMs: d.retryAfterMs,
@@ -496,7 +518,9 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
       });
     }
     if (policy === 'closed') {
-      const headers = { 'retry-after': '1' };
+      // An outage may be over in a second; a refused command or foreign data will not be, so
+      // no retry time is promised for those.
+      const headers: ResponseHeaders = isLasting(error) ? {} : { 'retry-after': '1' };
       return plainDecision({
         allowed: false,
         reason: 'store-unavailable',
@@ -524,7 +548,8 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
 
     if (denyCache) {
       const cached = denyCache.entry(resolved.denyKey);
-      if (cached && units >= cached.value.cost) {
+      // A cost above some policy's capacity is not "limited until later": the store says so.
+      if (cached && units >= cached.value.cost && units <= capacityOf(cached.value.policies)) {
         const elapsed = clock() - cached.value.at;
         const list = cached.value.policies.map((p) => ({
           ...p,
@@ -553,7 +578,9 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
     const list = states(resolved.policies, result.decisions);
     if (!result.allowed) {
       const decision = await limited(req, key, units, list, source);
-      if (denyCache && source === 'store') {
+      // Only a refusal with a retry time is worth remembering: a cost above the capacity is
+      // refused by the store at once, and another request of the client may cost less.
+      if (denyCache && source === 'store' && decision.reason === 'limited') {
         denyCache.set(
           resolved.denyKey,
           { cost: units, at: clock(), policies: list },
@@ -582,18 +609,23 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
     list: PolicyState[],
     source: DecisionSource,
   ): Promise<RateLimitDecision> {
-    const violated = list.filter((p) => p.violated).map((p) => p.name);
-    const retryAfterMs = Math.max(1, ...list.filter((p) => p.violated).map((p) => p.retryAfterMs));
-    events.emit('rate-limit.limited', { limiter: name, key, policies: violated, source });
+    const refusing = list.filter((p) => p.violated);
+    const violated = refusing.map((p) => p.name);
+    // One policy that can never grant this cost makes the request impossible, whatever the
+    // others would allow later: no retry time is promised then (issue 12).
+    const never = refusing.some((p) => p.retryAfterMs === RETRY_NEVER);
+    const reason = never ? 'cost-exceeds-limit' : 'limited';
+    const retryAfterMs = never ? RETRY_NEVER : Math.max(1, ...refusing.map((p) => p.retryAfterMs));
+    events.emit('rate-limit.limited', { limiter: name, key, policies: violated, source, reason });
     const headers = renderHeaders(
       mergeRequestPolicies(req.raw, list),
       headerOptions,
-      retryAfterMs,
+      never ? undefined : retryAfterMs,
       Date.now(),
     );
     const base = plainDecision({
       allowed: false,
-      reason: 'limited',
+      reason,
       source,
       key,
       cost: units,
@@ -602,18 +634,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
       violated,
       retryAfterMs,
     });
-    const response = handler
-      ? await handler(req, base)
-      : problemResponse(
-          problem({
-            type: QUOTA_EXCEEDED_TYPE,
-            title: QUOTA_EXCEEDED_TITLE,
-            status: 429,
-            code: codes.RATE_LIMITED,
-            detail: `Too many requests: the quota of ${violated.map((n) => `"${n}"`).join(', ')} is spent; retry in ${headers['retry-after']} s.`,
-            'violated-policies': violated,
-          }),
-        );
+    const response = handler ? await handler(req, base) : rejectionResponse(base);
     return { ...base, response };
   }
 
@@ -627,6 +648,52 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
       });
     },
   };
+}
+
+/** A store failure that waiting does not cure: a missing ACL right, foreign data under a key. */
+function isLasting(error: unknown): boolean {
+  if (!isKeelError(error)) return false;
+  return error.code === coreCodes.STORE_MISCONFIGURED || error.code === coreCodes.STORE_DATA;
+}
+
+/** The largest cost every policy of the list can grant at once (its burst, or its limit). */
+function capacityOf(list: readonly PolicyState[]): number {
+  return Math.min(...list.map((p) => p.burst ?? p.limit));
+}
+
+/** The default response to a refused request: 429 quota-exceeded, or 413 when it never passes. */
+function rejectionResponse(decision: RateLimitDecision): KeelResponse {
+  const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
+  if (decision.reason === 'limited') {
+    return problemResponse(
+      problem({
+        type: QUOTA_EXCEEDED_TYPE,
+        title: QUOTA_EXCEEDED_TITLE,
+        status: 429,
+        code: codes.RATE_LIMITED,
+        detail: `Too many requests: the quota of ${quoted(decision.violated)} is spent; retry in ${decision.headers['retry-after']} s.`,
+        'violated-policies': decision.violated,
+      }),
+    );
+  }
+  // 413: RFC 9110 §15.5.14 lets a client tell a lasting refusal (no Retry-After) from a
+  // temporary one, and clients do not retry it blindly as they do a 429. `max-cost` says how
+  // much smaller the request must be.
+  const never = decision.policies
+    .filter((p) => p.violated && p.retryAfterMs === RETRY_NEVER)
+    .map((p) => p.name);
+  const maxCost = capacityOf(decision.policies);
+  return problemResponse(
+    problem({
+      title: COST_EXCEEDS_LIMIT_TITLE,
+      status: 413,
+      code: codes.RATE_LIMIT_COST_EXCEEDS_LIMIT,
+      detail: `This request costs ${decision.cost} units, more than ${quoted(never)} can ever grant at once (at most ${maxCost}): it will never pass, so do not retry it; send a smaller request.`,
+      'violated-policies': never,
+      cost: decision.cost,
+      'max-cost': maxCost,
+    }),
+  );
 }
 
 function storePolicy(p: CompiledPolicy, limit: number, scope: string | undefined): StorePolicy {

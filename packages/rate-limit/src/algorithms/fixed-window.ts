@@ -9,7 +9,7 @@
  *
  * State: `{ count, resetAt }` (resetAt: absolute ms). Receipt: `resetAt` of the charged window.
  */
-import type { AlgorithmUnit } from './types.js';
+import { type AlgorithmUnit, RETRY_NEVER } from './types.js';
 
 export interface FixedWindowState {
   readonly count: number;
@@ -46,7 +46,8 @@ export const fixedWindow: AlgorithmUnit<FixedWindowState> = {
         allowed: false,
         remaining: Math.max(0, limit - count),
         resetMs,
-        retryAfterMs: resetMs,
+        // The next window grants `limit` at most: a larger cost never passes.
+        retryAfterMs: cost > limit ? RETRY_NEVER : resetMs,
         receipt: resetAt,
       },
       next: undefined,

@@ -16,7 +16,7 @@
  *
  * State: `{ at, frac }`. Receipt: none (0).
  */
-import type { AlgorithmUnit } from './types.js';
+import { type AlgorithmUnit, RETRY_NEVER } from './types.js';
 
 export interface GcraState {
   readonly at: number;
@@ -63,7 +63,8 @@ export const gcra: AlgorithmUnit<GcraState> = {
         allowed: false,
         remaining: Math.floor((tolerance - d) / windowMs),
         resetMs,
-        retryAfterMs: cost > burst ? Math.max(1, resetMs) : Math.ceil((after - tolerance) / limit),
+        // A full bucket holds `burst`: a larger cost never passes.
+        retryAfterMs: cost > burst ? RETRY_NEVER : Math.ceil((after - tolerance) / limit),
         receipt: 0,
       },
       next: undefined,

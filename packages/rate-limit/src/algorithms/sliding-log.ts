@@ -8,7 +8,7 @@
  *
  * State: the spend times, oldest first (one entry per unit). Receipt: the charge time.
  */
-import type { AlgorithmUnit } from './types.js';
+import { type AlgorithmUnit, RETRY_NEVER } from './types.js';
 
 export type SlidingLogState = readonly number[];
 
@@ -42,9 +42,10 @@ export const slidingLog: AlgorithmUnit<SlidingLogState> = {
       };
     }
     const resetMs = count === 0 ? 0 : live[count - 1]! + windowMs - now;
-    // The (count + cost - limit)-th oldest entry must leave the window first.
+    // The (count + cost - limit)-th oldest entry must leave the window first; an empty window
+    // holds `limit` units, so a larger cost never passes.
     const retryAfterMs =
-      cost > limit ? Math.max(1, resetMs) : live[count + cost - limit - 1]! + windowMs - now;
+      cost > limit ? RETRY_NEVER : live[count + cost - limit - 1]! + windowMs - now;
     return {
       decision: {
         allowed: false,

@@ -13,7 +13,7 @@
  * State: `{ start, current, previous }` (start: absolute ms of the current window).
  * Receipt: the start of the window that was charged.
  */
-import type { AlgorithmUnit, PolicyLimits } from './types.js';
+import { type AlgorithmUnit, type PolicyLimits, RETRY_NEVER } from './types.js';
 
 export interface SlidingWindowState {
   readonly start: number;
@@ -57,7 +57,8 @@ function retryOf(
     const room = (limit - cost) * windowMs;
     return windowMs - elapsed + Math.max(0, windowMs - Math.floor(room / s.current));
   }
-  return Math.max(1, resetOf(s, now, windowMs));
+  // A whole empty window holds `limit` units: a larger cost never passes.
+  return RETRY_NEVER;
 }
 
 export const slidingWindow: AlgorithmUnit<SlidingWindowState> = {

@@ -13,7 +13,7 @@
  *
  * State: `{ level, last }` (level in 1/windowMs tokens, last: ms). Receipt: none (0).
  */
-import type { AlgorithmUnit, PolicyLimits } from './types.js';
+import { type AlgorithmUnit, type PolicyLimits, RETRY_NEVER } from './types.js';
 
 export interface TokenBucketState {
   readonly level: number;
@@ -59,7 +59,8 @@ export const tokenBucket: AlgorithmUnit<TokenBucketState> = {
         allowed: false,
         remaining: Math.floor(level / windowMs),
         resetMs,
-        retryAfterMs: cost > burst ? Math.max(1, resetMs) : Math.ceil((need - level) / limit),
+        // A full bucket holds `burst`: a larger cost never passes.
+        retryAfterMs: cost > burst ? RETRY_NEVER : Math.ceil((need - level) / limit),
         receipt: 0,
       },
       next: undefined,

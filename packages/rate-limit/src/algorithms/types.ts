@@ -10,6 +10,12 @@
  * dividing: see each unit's notes.
  */
 
+/**
+ * `retryAfterMs` of a request whose cost exceeds the policy's capacity: it can never pass, so
+ * no retry time is promised. An integer, so the Lua twin returns the same value on the wire.
+ */
+export const RETRY_NEVER = -1;
+
 /** The numbers an algorithm needs from a policy; validated by the limiter. */
 export interface PolicyLimits {
   /** Request units allowed per window (the refill rate's numerator for buckets). */
@@ -28,8 +34,9 @@ export interface AlgorithmDecision {
   /** ms until the quota is whole again (the window ends, the bucket is full). */
   readonly resetMs: number;
   /**
-   * ms until a request of the same cost would be allowed: 0 when allowed, at least 1 when not.
-   * A cost above the capacity is never allowed; it then reports the reset time (at least 1).
+   * ms until a request of the same cost would be allowed: 0 when allowed, at least 1 when not,
+   * and {@link RETRY_NEVER} when no wait helps: the cost exceeds what the policy can ever
+   * grant at once (its `limit`, or its `burst` for the bucket algorithms).
    */
   readonly retryAfterMs: number;
   /**

@@ -9,7 +9,9 @@
               limit (units per window), windowMs (ms), burst (units; bucket capacity)
   returns     { status: 0 all allowed and charged, 1 limited (nothing charged), 2 bad arguments,
                 then per policy: allowed (1/0), remaining (units left; nothing is charged when
-                limited), resetMs, retryAfterMs, receipt }
+                limited), resetMs, retryAfterMs (-1: never, the cost exceeds the policy's
+                limit or burst), receipt }
+              or { 3, i }: KEYS[i] holds a value this script did not write (nothing charged)
 ]]
 local rcall = redis.call
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
@@ -33,13 +35,15 @@ local function pair(v)
   return tonumber(a), tonumber(b)
 end
 
--- Each returns: allowed, remaining, resetMs, retryAfterMs, receipt, write (when allowed)
+-- Each returns: allowed, remaining, resetMs, retryAfterMs, receipt, write (when allowed);
+-- or nothing when the key holds a value it cannot read (another client's data).
 
 local function fixedWindow(key, limit, w)
   local count, resetAt = 0, now + w
   local v = rcall('GET', key)
   if v then
     local c, r = pair(v)
+    if not r then return end
     if r > now then count, resetAt = c, r end
   end
   local reset = resetAt - now
@@ -49,7 +53,9 @@ local function fixedWindow(key, limit, w)
       rcall('SET', key, fmt('%d %d', count + cost, resetAt), 'PX', max(ttlFloor, reset))
     end
   end
-  return false, max(0, limit - count), reset, reset, resetAt
+  local retry = reset
+  if cost > limit then retry = -1 end
+  return false, max(0, limit - count), reset, retry, resetAt
 end
 
 local function slidingLog(key, limit, w)
@@ -76,7 +82,7 @@ local function slidingLog(key, limit, w)
   if count > 0 then
     reset = tonumber(rcall('ZRANGE', key, -1, -1, 'WITHSCORES')[2]) + w - now
   end
-  local retry = max(1, reset)
+  local retry = -1
   if cost <= limit then
     local i = count + cost - limit - 1
     retry = tonumber(rcall('ZRANGE', key, i, i, 'WITHSCORES')[2]) + w - now
@@ -90,6 +96,7 @@ local function slidingWindow(key, limit, w)
   local v = rcall('GET', key)
   if v then
     local s, c, p = match(v, '^(%d+) (%d+) (%d+)$')
+    if not s then return end
     s, c, p = tonumber(s), tonumber(c), tonumber(p)
     if s == start then
       cur, prev = c, p
@@ -116,7 +123,7 @@ local function slidingWindow(key, limit, w)
   elseif cost <= limit then
     retry = w - elapsed + max(0, w - floor((limit - cost) * w / cur))
   else
-    retry = max(1, resetOf(cur))
+    retry = -1
   end
   return false, max(0, floor((capacity - used) / w)), resetOf(cur), retry, start
 end
@@ -127,6 +134,7 @@ local function tokenBucket(key, limit, w, burst)
   local v = rcall('GET', key)
   if v then
     local l, last = pair(v)
+    if not last then return end
     local elapsed = min(max(0, now - last), ceil(full / limit))
     level = min(full, l + elapsed * limit)
   end
@@ -139,7 +147,7 @@ local function tokenBucket(key, limit, w, burst)
     end
   end
   local reset = ceil((full - level) / limit)
-  local retry = max(1, reset)
+  local retry = -1
   if cost <= burst then retry = ceil((need - level) / limit) end
   return false, floor(level / w), reset, retry, 0
 end
@@ -149,6 +157,7 @@ local function gcra(key, limit, w, burst)
   local v = rcall('GET', key)
   if v then
     local at, frac = pair(v)
+    if not frac then return end
     if at >= now then d = max(0, (at - now) * limit + frac) end
   end
   local tolerance = burst * w
@@ -161,7 +170,7 @@ local function gcra(key, limit, w, burst)
     end
   end
   local reset = ceil(d / limit)
-  local retry = max(1, reset)
+  local retry = -1
   if cost <= burst then retry = ceil((after - tolerance) / limit) end
   return false, floor((tolerance - d) / w), reset, retry, 0
 end
@@ -175,6 +184,8 @@ for i = 1, n do
   local limit, w, burst = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   if not check or not limit or not w or not burst then return { 2 } end
   local ok, remaining, reset, retry, receipt, write = check(KEYS[i], limit, w, burst)
+  -- Another client's value under a Keel key: report it rather than overwrite or misread it.
+  if ok == nil then return { 3, i } end
   if ok then writes[#writes + 1] = write else allowed = false end
   out[#out + 1] = ok and 1 or 0
   out[#out + 1] = remaining

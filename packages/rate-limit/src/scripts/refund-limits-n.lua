@@ -8,6 +8,8 @@
   ARGV[3 + 5(i - 1) ...] policy i: algorithm (1..5 as in check-limits-n), limit (units),
               windowMs (ms), burst (units), receipt (from the check)
   returns     { status: 0 done, 2 bad arguments }
+  A key holding a value this script did not write is left alone: there is nothing of ours to
+  give back, and the next check reports it.
 ]]
 local rcall = redis.call
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
@@ -35,7 +37,7 @@ local function fixedWindow(key, limit, w, burst, receipt)
   local v = rcall('GET', key)
   if not v then return end
   local c, r = pair(v)
-  if r <= now or r ~= receipt then return end
+  if not r or r <= now or r ~= receipt then return end
   rcall('SET', key, fmt('%d %d', max(0, c - cost), r), 'PX', max(ttlFloor, r - now))
 end
 
@@ -52,6 +54,7 @@ local function slidingWindow(key, limit, w, burst, receipt)
   if not v then return end
   local start = now - (now % w)
   local s, c, p = match(v, '^(%d+) (%d+) (%d+)$')
+  if not s then return end
   s, c, p = tonumber(s), tonumber(c), tonumber(p)
   local cur, prev = 0, 0
   if s == start then
@@ -74,6 +77,7 @@ local function tokenBucket(key, limit, w, burst)
   if not v then return end
   local full = burst * w
   local l, last = pair(v)
+  if not last then return end
   local elapsed = min(max(0, now - last), ceil(full / limit))
   local level = min(full, min(full, l + elapsed * limit) + cost * w)
   if level >= full then
@@ -87,6 +91,7 @@ local function gcra(key, limit, w)
   local v = rcall('GET', key)
   if not v then return end
   local at, frac = pair(v)
+  if not frac then return end
   local d = 0
   if at >= now then d = max(0, (at - now) * limit + frac) end
   d = max(0, d - cost * w)

@@ -4,19 +4,22 @@
  * so a check lands on one Cluster slot and the script charges all policies or none. Time is the
  * server's (`TIME`), so application servers with skewed clocks still agree.
  *
- * Every call goes through @keel/core's store caller: a deadline, a circuit breaker, and an
- * immediate failure while the client is reconnecting. The limiter maps a failure to its
- * failure policy.
+ * Every call goes through @keel/core's store caller: a deadline, a circuit breaker, a wait
+ * (within the deadline) for a client that is still connecting, and one classification of every
+ * Redis error. A check Keel gave up on leaves no trace: its script does nothing when it starts
+ * after the deadline, and one that answered late is refunded (`undo`). The limiter maps every
+ * store failure — timeout, outage, refused command, foreign data — to its failure policy.
  */
 import {
   type RedisStoreOptions as CoreRedisStoreOptions,
   type ScriptArg,
+  StoreDataError,
   setupRedisStore,
 } from '@keel/core';
 import { ALGORITHMS } from '../algorithms/index.js';
 import type { AlgorithmDecision } from '../algorithms/types.js';
 import { RateLimitReplyError } from '../errors.js';
-import { checkLimits, refundLimits } from '../scripts/generated.js';
+import { checkLimits, refundLimits, resetLimits } from '../scripts/generated.js';
 import { ScriptStatus } from '../scripts/status.js';
 import type {
   RateLimitStore,
@@ -39,7 +42,7 @@ export type RedisStoreOptions = CoreRedisStoreOptions;
 const CHECK_FIELDS = 5;
 
 export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
-  const { client, keyspace, runner, call, clockForTests } = setupRedisStore(options, {
+  const { keyspace, runner, call, clockForTests } = setupRedisStore(options, {
     component: 'createRedisStore',
     feature: 'rate-limit',
     short: 'rl',
@@ -72,19 +75,24 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     const args: ScriptArg[] = [now(), cost];
     for (const p of policies) args.push(...policyArgs(p));
     const keys = keysOf(clientKey, policies);
-    const reply = await call(
+    return call(
       'check',
-      (attempt) => runner.run(checkLimits, keys, args, attempt),
+      // Decoded inside the call, so foreign data is a store failure (the failure policy
+      // decides), never an error that reaches the client as a 500.
+      async (attempt) =>
+        parseCheckReply(
+          await runner.run(checkLimits, keys, args, attempt),
+          policies,
+          keyspace.prefix,
+        ),
       // The check was given up on but charged anyway (its reply was in flight): give it back.
       async (late) => {
-        const result = parseCheckReply(late, policies.length);
-        if (!result.allowed) return;
-        const receipts = result.decisions.map((d) => d.receipt);
+        if (!late.allowed) return;
+        const receipts = late.decisions.map((d) => d.receipt);
         const refund = refundArgs({ ...storeCheck, receipts });
         await runner.run(refundLimits, keys, refund);
       },
     );
-    return parseCheckReply(reply, policies.length);
   }
 
   return {
@@ -102,13 +110,26 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     },
     async reset({ clientKey, policies }) {
       const keys = keysOf(clientKey, policies);
-      // One slot (shared hash tag), so one multi-key DEL is Cluster-safe.
-      await call('reset', () => client.del(...keys));
+      // One slot (shared hash tag), so one multi-key script is Cluster-safe.
+      await call('reset', (attempt) => runner.run(resetLimits, keys, [], attempt));
     },
   };
 }
 
-function parseCheckReply(reply: unknown, count: number): StoreCheckResult {
+function parseCheckReply(
+  reply: unknown,
+  policies: readonly StorePolicy[],
+  keyFamily: string,
+): StoreCheckResult {
+  const count = policies.length;
+  if (Array.isArray(reply) && reply[0] === ScriptStatus.FOREIGN_DATA) {
+    const policy = policies[(reply[1] as number) - 1];
+    throw new StoreDataError(
+      'check',
+      keyFamily,
+      `the key of policy ${policy ? policy.keyParts.join(':') : '?'} holds a value that is not a ${policy?.algorithm ?? ''} state`,
+    );
+  }
   if (
     !Array.isArray(reply) ||
     reply.length !== 1 + CHECK_FIELDS * count ||

@@ -1,12 +1,14 @@
 /**
  * The algorithm units as pure functions: their contract (no state change on a denial,
- * integer outputs, retry time exact) and the known equivalence of GCRA and the token bucket.
+ * integer outputs, retry time exact, no retry time for a cost above the capacity) and the
+ * known equivalence of GCRA and the token bucket.
  */
 import {
   ALGORITHM_NAMES,
   ALGORITHMS,
   type AlgorithmUnit,
   type PolicyLimits,
+  RETRY_NEVER,
 } from '@keel/rate-limit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -75,8 +77,14 @@ describe('algorithm units', () => {
               continue;
             }
             expect(r.next).toBeUndefined();
-            expect(d.retryAfterMs).toBeGreaterThan(0);
-            if (step.cost <= policy.burst) {
+            if (step.cost > policy.burst) {
+              // No wait helps, so none is promised: not even a whole idle day lets it pass.
+              expect(d.retryAfterMs).toBe(RETRY_NEVER);
+              expect(
+                u.check(undefined, now + 86_400_000, policy, step.cost).decision,
+              ).toMatchObject({ allowed: false, retryAfterMs: RETRY_NEVER });
+            } else {
+              expect(d.retryAfterMs).toBeGreaterThan(0);
               // Exactly at the retry time it passes, 1 ms before it does not.
               if (d.retryAfterMs > 1)
                 expect(

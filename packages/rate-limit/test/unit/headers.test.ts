@@ -1,8 +1,16 @@
 /**
  * The RateLimit header serializers: each format version, Structured Field conformance (parsed
- * back with the `structured-headers` package), Retry-After never earlier than `t`.
+ * back with the `structured-headers` package), Retry-After never earlier than `t`, the quota
+ * and window advertised for buckets and for windows that are not whole seconds (issue 12),
+ * and no retry promise for a request that can never pass.
  */
-import { type PolicyState, renderHeaders, sfString } from '@keel/rate-limit';
+import {
+  advertisedQuota,
+  type PolicyState,
+  RETRY_NEVER,
+  renderHeaders,
+  sfString,
+} from '@keel/rate-limit';
 import fc from 'fast-check';
 import { parseItem, parseList } from 'structured-headers';
 import { describe, expect, it } from 'vitest';
@@ -99,6 +107,62 @@ describe('RateLimit headers', () => {
         },
       ),
     );
+  });
+
+  it('a bucket advertises the capacity r counts down from, over the time it takes to refill', () => {
+    // 1 per second, bursts of 5: r starts at 5, so q is 5, and 5 per 5 s is the true rate.
+    const bucket = state({ limit: 1, windowMs: 1000, burst: 5, remaining: 5 });
+    const draft10 = { standard: 'draft-10', legacy: true } as const;
+    const h = renderHeaders([bucket], draft10, undefined, 0);
+    expect(h['ratelimit-policy']).toBe('"api";q=5;w=5');
+    expect(h['x-ratelimit-limit']).toBe('5');
+    expect(
+      renderHeaders([bucket], { standard: 'draft-7', legacy: false }, undefined, 0),
+    ).toMatchObject({ 'ratelimit-policy': '5;w=5', ratelimit: 'limit=5, remaining=5, reset=31' });
+    expect(advertisedQuota({ limit: 10, windowMs: 1000, burst: 20 })).toEqual({
+      quota: 20,
+      windowSeconds: 2,
+    });
+  });
+
+  it.each([
+    // [limit, windowMs, burst, q, w]: the old w=ceil(windowMs/1000) claimed 2/s for 2 per 500 ms.
+    [2, 500, 2, 4, 1],
+    [2, 100, 2, 20, 1],
+    [10, 1500, 10, 20, 3],
+    [7, 333, 7, 21, 1],
+    [3, 1000, 5, 6, 2],
+    [100, 60_000, 100, 100, 60],
+  ])('%i per %i ms (burst %i) is advertised as q=%i;w=%i', (limit, windowMs, burst, q, w) => {
+    expect(advertisedQuota({ limit, windowMs, burst })).toEqual({ quota: q, windowSeconds: w });
+  });
+
+  it('q;w never claims more than the true rate, nor less than r can be', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 1, max: 10_000_000 }),
+        fc.integer({ min: 0, max: 100 }),
+        (limit, windowMs, extra) => {
+          const burst = limit + extra;
+          const { quota, windowSeconds } = advertisedQuota({ limit, windowMs, burst });
+          expect(Number.isSafeInteger(quota) && Number.isSafeInteger(windowSeconds)).toBe(true);
+          expect(windowSeconds).toBeGreaterThanOrEqual(1);
+          // q / w <= limit / windowMs, in integers: never an invitation to be throttled.
+          expect(BigInt(quota) * BigInt(windowMs)).toBeLessThanOrEqual(
+            BigInt(limit) * BigInt(windowSeconds) * 1000n,
+          );
+          expect(quota).toBeGreaterThanOrEqual(burst);
+        },
+      ),
+    );
+  });
+
+  it('a request that can never pass gets no Retry-After, and t is the reset, not "now"', () => {
+    const never = state({ violated: true, remaining: 3, resetMs: 9000, retryAfterMs: RETRY_NEVER });
+    const h = renderHeaders([never], { standard: 'draft-10', legacy: false }, undefined, 0);
+    expect(h.ratelimit).toBe('"api";r=3;t=9');
+    expect(h['retry-after']).toBeUndefined();
   });
 
   it('serialises sf-strings with escapes, and refuses what is not printable ASCII', () => {

@@ -16,6 +16,7 @@ import {
   RateLimitReplyError,
   RateLimitStoreFullError,
   RateLimitValueError,
+  RETRY_NEVER,
 } from '@keel/rate-limit';
 import { describe, expect, it } from 'vitest';
 
@@ -129,6 +130,67 @@ describe('createRateLimiter', () => {
     expect(d.response?.status).toBe(429);
     const body = JSON.parse(Buffer.from(d.response!.body).toString());
     expect(body).toMatchObject({ 'violated-policies': ['burst'], code: codes.RATE_LIMITED });
+  });
+});
+
+describe('a cost above a policy capacity (issue 12)', () => {
+  const limiter = () => {
+    const seen: KeelEvent[] = [];
+    const made = createRateLimiter({
+      name: 'api',
+      clock: createManualClock(),
+      policies: [
+        { name: 'burst', limit: 1, windowMs: 1000, burst: 3, algorithm: 'gcra' },
+        { name: 'daily', limit: 1000, windowMs: 86_400_000, algorithm: 'fixed-window' },
+      ],
+      cost: (r) => Number(r.headers['x-cost'] ?? '1'),
+      events: (e) => seen.push(e),
+    });
+    return { limiter: made, seen };
+  };
+  const costing = (units: number) => req('192.0.2.1', { 'x-cost': String(units) });
+
+  it('is refused for good: 413 problem, no Retry-After, the largest cost that could pass', async () => {
+    const { limiter: l, seen } = limiter();
+    const d = await l.check(costing(4));
+    expect(d).toMatchObject({
+      allowed: false,
+      reason: 'cost-exceeds-limit',
+      violated: ['burst'],
+      retryAfterMs: RETRY_NEVER,
+    });
+    expect(d.headers['retry-after']).toBeUndefined();
+    expect(d.headers.ratelimit).toBe('"burst";r=3;t=0, "daily";r=1000;t=86400');
+    expect(d.response?.status).toBe(413);
+    expect(d.response?.headers['content-type']).toBe('application/problem+json');
+    const body = JSON.parse(Buffer.from(d.response!.body).toString());
+    expect(body).toMatchObject({
+      type: 'urn:keel:problem:rate-limit-cost-exceeds-limit',
+      status: 413,
+      code: codes.RATE_LIMIT_COST_EXCEEDS_LIMIT,
+      'violated-policies': ['burst'],
+      cost: 4,
+      'max-cost': 3,
+    });
+    expect(seen.find((e) => e.name === 'rate-limit.limited')?.attributes).toMatchObject({
+      reason: 'cost-exceeds-limit',
+      policies: ['burst'],
+    });
+    // Nothing was charged: the whole burst is still there.
+    expect((await l.check(costing(3))).allowed).toBe(true);
+  });
+
+  it('stays "never" while another policy is merely limited, and "limited" is still 429', async () => {
+    const { limiter: l } = limiter();
+    expect((await l.check(costing(3))).allowed).toBe(true);
+    const limited = await l.check(costing(1));
+    expect(limited).toMatchObject({ reason: 'limited', retryAfterMs: 1000 });
+    expect(limited.response?.status).toBe(429);
+    const never = await l.check(costing(1001));
+    expect(never).toMatchObject({ reason: 'cost-exceeds-limit', violated: ['burst', 'daily'] });
+    expect(never.response?.status).toBe(413);
+    const body = JSON.parse(Buffer.from(never.response!.body).toString());
+    expect(body).toMatchObject({ 'violated-policies': ['burst', 'daily'], 'max-cost': 3 });
   });
 });
 
