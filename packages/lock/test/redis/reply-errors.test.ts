@@ -4,6 +4,8 @@
  * (`WRONGTYPE`) and a missing ACL permission (`NOPERM`) all reject with LockUnavailableError
  * (503), whose `cause` is core's classified store error, never a raw ReplyError.
  */
+
+import { readFileSync } from 'node:fs';
 import {
   createEvents,
   createKeyspace,
@@ -198,5 +200,31 @@ describe('an ACL user (NOPERM)', () => {
     );
     expect(cause.code).toBe('KEEL_ERR_STORE_MISCONFIGURED');
     expect(cause.message).toMatch(/NOPERM/);
+  });
+
+  it("the README's rule: every operation works, Redlock included, and Redis refuses nothing", async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const line = readme.split('\n').find((l) => l.startsWith('ACL SETUSER keel-lock '));
+    expect(line).toBeDefined();
+    const rule = line!.trim().split(/\s+/).slice(3);
+    const server = await privateServer();
+    const admin = await connect(server.url);
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'keel-lock',
+      ...rule.map((w) => w.replace('>password', '>pw')),
+    );
+    const client = await connect(server.url, { username: 'keel-lock', password: 'pw' });
+    const locks = createLock({ client, deadlineMs: 1_000 });
+    const lock = await locks.acquire('acl:job', { ttlMs: 5_000 });
+    expect(await locks.tryAcquire('acl:job')).toBeUndefined();
+    await lock.extend(5_000);
+    expect(await lock.release()).toBe(true);
+    expect(await locks.withLock('acl:other', () => 'done', { ttlMs: 1_000 })).toBe('done');
+    const redlock = createLock({ clients: [client], deadlineMs: 1_000, warnings: false });
+    await (await redlock.acquire('acl:quorum')).release();
+    await new Promise((resolve) => setTimeout(resolve, 100)); // background probes answered
+    expect(await admin.call('ACL', 'LOG')).toEqual([]);
   });
 });
