@@ -3,7 +3,7 @@
  * client is given, the memory storage otherwise. Shared by the express-session and koa-session
  * stores so both read their options the same way.
  */
-import type { CircuitBreakerOptions, RedisClient } from '@keel/core';
+import type { CircuitBreakerOptions, RedisClient, WarningSwitches } from '@keel/core';
 import { SessionRepository, type SessionRepositoryOptions } from './repository.js';
 import { createMemorySessionStorage, type MemorySessionStorageOptions } from './stores/memory.js';
 import { createRedisSessionStorage } from './stores/redis.js';
@@ -12,7 +12,10 @@ import { createRedisSessionStorage } from './stores/redis.js';
 export interface SessionStorageChoice {
   /** An ioredis client (standalone, Sentinel, Cluster). Without one, sessions live in memory. */
   client?: RedisClient;
-  /** Prefix of session keys, as connect-redis names it. @default 'sess:' */
+  /**
+   * Prefix of session keys, as connect-redis names it. A prefix inside `indexPrefix`
+   * (`'keel:sess:'`) keeps every session key under one ACL pattern (`~keel:*`). @default 'sess:'
+   */
   prefix?: string;
   /** Prefix of Keel's index keys. @default 'keel:' */
   indexPrefix?: string;
@@ -22,6 +25,11 @@ export interface SessionStorageChoice {
   breaker?: CircuitBreakerOptions | false;
   /** Bounds of the memory storage (used without `client`). */
   memory?: MemorySessionStorageOptions;
+  /**
+   * Turn one-shot warnings off by name (`{ evictionPolicy: false }`: the Redis server evicts
+   * keys), or all with `false`. @default true
+   */
+  warnings?: WarningSwitches;
 }
 
 export const STORAGE_CHOICE_OPTIONS = [
@@ -31,6 +39,7 @@ export const STORAGE_CHOICE_OPTIONS = [
   'deadlineMs',
   'breaker',
   'memory',
+  'warnings',
 ] as const;
 
 /** A repository over Redis (`client`) or memory, with the repository options in `rest`. */
@@ -51,6 +60,7 @@ export function createSessionRepository(
           ...(choice.indexPrefix === undefined ? {} : { indexPrefix: choice.indexPrefix }),
           ...(choice.deadlineMs === undefined ? {} : { deadlineMs: choice.deadlineMs }),
           ...(choice.breaker === undefined ? {} : { breaker: choice.breaker }),
+          ...(choice.warnings === undefined ? {} : { warnings: choice.warnings }),
           ...(rest.events === undefined ? {} : { events: rest.events }),
         });
   return new SessionRepository({ ...rest, storage }, component);

@@ -51,7 +51,13 @@ export { createCodec } from './codec.js';
 // Keys and ids.
 
 export type { SessionKeys } from './keys.js';
-export { assertSessionId, isValidSessionId, sessionKeys, validateSessionPrefix } from './keys.js';
+export {
+  assertSessionId,
+  isValidSessionId,
+  sessionKeys,
+  siblingPrefixOf,
+  validateSessionPrefix,
+} from './keys.js';
 
 // Errors, script statuses, events.
 

@@ -6,6 +6,11 @@
  * the siblings land on the session's Cluster slot and one script can touch all three. They
  * start with `{`, so connect-redis's `SCAN sess:*` never sees them.
  *
+ * When the session prefix lies inside Keel's index prefix (`prefix: 'keel:sess:'` with the
+ * default `indexPrefix: 'keel:'`), the siblings move under the index prefix too —
+ * `keel:{keel:sess:<id>}:meta` — so one ACL key pattern (`~keel:*`) covers every key the session
+ * store touches. They still do not match the session SCAN (`keel:sess:*`).
+ *
  * The id is not hashed (connect-redis compatibility needs it verbatim) but strictly validated:
  * printable ASCII without braces (which would move the slot), glob characters (which would
  * confuse SCAN MATCH), backslashes or spaces.
@@ -54,11 +59,26 @@ export interface SessionKeys {
 }
 
 /**
+ * What Keel's per-session siblings start with (before any ioredis `keyPrefix`): the index
+ * prefix when the session prefix starts with it, so a single ACL key pattern covers sessions,
+ * siblings and indexes; otherwise nothing (`{sess:<id>}:meta`, the layout beside connect-redis).
+ */
+export function siblingPrefixOf(prefix: string, indexPrefix: string): string {
+  return indexPrefix !== '' && prefix.startsWith(indexPrefix) ? indexPrefix : '';
+}
+
+/**
  * Keys of session `id`. `clientKeyPrefix` is the ioredis `keyPrefix`, which ioredis prepends to
  * every key: the siblings' tag must name the session key as Redis finally sees it.
+ * `siblingPrefix` comes from {@link siblingPrefixOf}.
  */
-export function sessionKeys(prefix: string, clientKeyPrefix: string, id: string): SessionKeys {
+export function sessionKeys(
+  prefix: string,
+  clientKeyPrefix: string,
+  id: string,
+  siblingPrefix = '',
+): SessionKeys {
   const session = `${prefix}${id}`;
-  const tag = `{${clientKeyPrefix}${session}}`;
+  const tag = `${siblingPrefix}{${clientKeyPrefix}${session}}`;
   return { session, meta: `${tag}:meta`, tomb: `${tag}:tomb` };
 }

@@ -2,9 +2,20 @@
  * The Redis session storage. Sessions stay where connect-redis keeps them (`<prefix><id>`, a
  * JSON string), Keel's metadata and tombstones sit beside them on the same Cluster slot (see
  * keys.ts), and every decision is one script: read (sliding the idle TTL when asked), save
- * (whole or compare-and-set), merge, touch, destroy. Calls go through core's store caller: a deadline on each, fail fast while the
- * client reconnects, a circuit breaker — a dead Redis is an error within the deadline, never a
- * hang.
+ * (whole or compare-and-set), merge, touch, destroy.
+ *
+ * Calls go through core's store caller: a deadline on each, a wait for a connecting client
+ * within it, a circuit breaker, and one classification of every Redis error — a full memory
+ * (`OOM`), another client's slow script (`BUSY`), a dead connection are `StoreUnavailableError`,
+ * a refused command (`NOPERM`) `StoreMisconfiguredError`, foreign data under a session key
+ * (`WRONGTYPE`) `StoreDataError`; all are 503s that reach express-session / koa-session as
+ * errors, never a write that silently did not happen. Every script carries the call's
+ * deadline on the server clock and does nothing if it starts after the caller gave up.
+ *
+ * Why not core's `setupRedisStore`: session keys follow connect-redis's `prefix` (any printable
+ * ASCII, `sess:` by default, outside `keel:`), which core's prefix rules refuse, and their key
+ * family differs from the index keys'. The store takes the same plumbing piece by piece:
+ * the caller (with the session key family), the versioned script runner, the eviction warning.
  *
  * Bulk calls never send a cross-slot command: ids come from SCAN on every master of a Cluster
  * (the MATCH pattern carries the ioredis `keyPrefix`, which ioredis does not add to patterns),
@@ -13,19 +24,28 @@
  */
 import {
   type CircuitBreakerOptions,
+  codes as coreCodes,
   createKeyspace,
   createScriptRunner,
   createStoreCaller,
   isCluster,
+  isKeelError,
   type KeelEventListener,
   type KeelEvents,
+  type Keyspace,
   type RedisClient,
+  type ScriptRunner,
+  type StoreAttempt,
+  type StoreCaller,
+  StoreDataError,
   toEvents,
   validatePrefix,
   validatorFor,
+  type WarningSwitches,
+  warnOnEvictionPolicy,
 } from '@keel/core';
 import type { Redis } from 'ioredis';
-import { isValidSessionId, sessionKeys, validateSessionPrefix } from '../keys.js';
+import { isValidSessionId, sessionKeys, siblingPrefixOf, validateSessionPrefix } from '../keys.js';
 import {
   indexCount,
   sessionDestroy,
@@ -36,13 +56,26 @@ import {
   userIndexAdd,
 } from '../scripts/generated.js';
 import { toDestroyResult, toReadResult, toTouchResult, toWriteResult } from '../status.js';
-import type { SessionStorage } from '../types.js';
+import type {
+  DestroyResult,
+  MergeRequest,
+  ReadResult,
+  SaveRequest,
+  SessionStorage,
+  SlideRequest,
+  StoredSession,
+  TouchResult,
+  WriteResult,
+} from '../types.js';
 import { VERSION } from '../version.js';
 
 export interface RedisSessionStorageOptions {
   /** An ioredis client: standalone, Sentinel or Cluster. Its `keyPrefix` is respected. */
   client: RedisClient;
-  /** Prefix of session keys, as connect-redis names it. @default 'sess:' */
+  /**
+   * Prefix of session keys, as connect-redis names it. A prefix inside `indexPrefix`
+   * (`'keel:sess:'`) keeps every session key under one ACL pattern (`~keel:*`). @default 'sess:'
+   */
   prefix?: string;
   /** Prefix of Keel's index keys (user index, global index). No braces. @default 'keel:' */
   indexPrefix?: string;
@@ -50,17 +83,48 @@ export interface RedisSessionStorageOptions {
   deadlineMs?: number;
   /** Circuit breaker in front of Redis, or `false`. @default { failureThreshold: 5, openMs: 1000 } */
   breaker?: CircuitBreakerOptions | false;
-  /** Receives `store.call` (with latency), `store.circuit` events. */
+  /** Receives `store.call` (with latency), `store.circuit`, `keel.warning` events. */
   events?: KeelEvents | KeelEventListener;
+  /** Turn one-shot warnings off by name (`{ evictionPolicy: false }`), or all with `false`. @default true */
+  warnings?: WarningSwitches;
 }
 
 /** Ids per page read from the global index (ZRANGE by rank). */
 const INDEX_PAGE = 5_000;
 
-const KNOWN = ['client', 'prefix', 'indexPrefix', 'deadlineMs', 'breaker', 'events'] as const;
+const KNOWN = [
+  'client',
+  'prefix',
+  'indexPrefix',
+  'deadlineMs',
+  'breaker',
+  'events',
+  'warnings',
+] as const;
+
+/** What the session feature loses to eviction, for core's once-per-process warning. */
+const EVICTION_IMPACT =
+  'an evicted session logs its user out and an evicted tombstone lets a logged-out session come back';
 
 /** Redis storage for sessions, in connect-redis's key format. */
 export function createRedisSessionStorage(options: RedisSessionStorageOptions): SessionStorage {
+  return new RedisSessionStorage(parseOptions(options));
+}
+
+/** The validated options and the plumbing built from them. */
+interface RedisSessionConfig {
+  client: RedisClient;
+  prefix: string;
+  /** The ioredis `keyPrefix`, which ioredis adds to keys but not to SCAN patterns. */
+  keyPrefix: string;
+  /** Where the per-session siblings live (see `siblingPrefixOf`). */
+  siblingPrefix: string;
+  keyspace: Keyspace;
+  call: StoreCaller;
+  scripts: ScriptRunner;
+}
+
+function parseOptions(options: RedisSessionStorageOptions): RedisSessionConfig {
   const v = validatorFor('redisSessionStorage');
   v.knownOptions(options, KNOWN);
   const client = options.client;
@@ -69,47 +133,247 @@ export function createRedisSessionStorage(options: RedisSessionStorageOptions): 
   }
   const prefix = validateSessionPrefix(options.prefix ?? 'sess:', 'prefix');
   const keyPrefix = validateSessionPrefix(client.options.keyPrefix ?? '', 'client keyPrefix');
-  const keyspace = createKeyspace(
-    validatePrefix(options.indexPrefix ?? 'keel:', 'indexPrefix'),
-    'sess',
-  );
+  const indexPrefix = validatePrefix(options.indexPrefix ?? 'keel:', 'indexPrefix');
   const deadlineMs = v.positiveInteger('deadlineMs', options.deadlineMs, 1000, 'ms');
+  const warnings = options.warnings;
+  if (
+    warnings !== undefined &&
+    typeof warnings !== 'boolean' &&
+    (typeof warnings !== 'object' || warnings === null || Array.isArray(warnings))
+  ) {
+    throw v.fail('warnings', warnings, 'true, false or { <warning name>: false }');
+  }
   const events = toEvents(options.events);
-  const call = createStoreCaller({
-    feature: 'session',
-    deadlineMs,
-    events,
+  warnOnEvictionPolicy(client, 'session', EVICTION_IMPACT, events, warnings);
+  return {
     client,
-    ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
-  });
-  const scripts = createScriptRunner(client, 'keel:sess', VERSION);
-  const keys = (id: string) => sessionKeys(prefix, keyPrefix, id);
-  const triple = (id: string) => {
-    const k = keys(id);
-    return [k.session, k.meta, k.tomb];
+    prefix,
+    keyPrefix,
+    siblingPrefix: siblingPrefixOf(prefix, indexPrefix),
+    keyspace: createKeyspace(indexPrefix, 'sess'),
+    call: createStoreCaller({
+      feature: 'session',
+      deadlineMs,
+      events,
+      client,
+      // Foreign data under a session key is named by the sessions' own family (`sess:*`).
+      keyFamily: `${keyPrefix}${prefix}`,
+      ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
+    }),
+    scripts: createScriptRunner(client, 'keel:sess', VERSION),
   };
-  const userKey = (userHash: string) => keyspace.key(userHash, 'user');
-  const indexKey = keyspace.key(`${keyPrefix}${prefix}`, 'index');
-  const scanPattern = `${(keyPrefix + prefix).replace(/[*?[\]\\]/g, '\\$&')}*`;
-  const strip = keyPrefix.length + prefix.length;
+}
 
-  const readScript = (id: string, afterMs: number, absoluteTtlMs: number) => {
-    const k = keys(id);
-    return call('read', () =>
-      scripts.runBuffer(sessionRead, [k.session, k.meta], [afterMs, absoluteTtlMs]),
-    );
-  };
+/**
+ * A late run of a call Keel gave up on: scripts never run late (the guard), and no script
+ * needs an `undo` — a script that started in time but answered late did what its caller
+ * asked within the time it allowed, and undoing it would be worse: a save whose 503 came
+ * after express-session had already sent the cookie would log the user out. Plain commands
+ * are unguarded; each says below why a late run does no harm.
+ */
+class RedisSessionStorage implements SessionStorage {
+  readonly kind = 'redis' as const;
+  readonly prefix: string;
+  readonly #client: RedisClient;
+  readonly #call: StoreCaller;
+  readonly #scripts: ScriptRunner;
+  readonly #keyPrefix: string;
+  readonly #siblingPrefix: string;
+  readonly #keyspace: Keyspace;
+  readonly #indexKey: string;
+  readonly #scanPattern: string;
 
-  const read = async (id: string) => {
-    const result = toReadResult(sessionRead.name, await readScript(id, -1, 0));
+  constructor(config: RedisSessionConfig) {
+    this.prefix = config.prefix;
+    this.#client = config.client;
+    this.#call = config.call;
+    this.#scripts = config.scripts;
+    this.#keyPrefix = config.keyPrefix;
+    this.#siblingPrefix = config.siblingPrefix;
+    this.#keyspace = config.keyspace;
+    this.#indexKey = config.keyspace.key(`${config.keyPrefix}${config.prefix}`, 'index');
+    this.#scanPattern = `${(config.keyPrefix + config.prefix).replace(/[*?[\]\\]/g, '\\$&')}*`;
+  }
+
+  read = async (id: string): Promise<StoredSession | undefined> => {
+    const result = toReadResult(sessionRead.name, await this.#readScript(id, -1, 0));
     return result.status === 'ok' ? result.session : undefined;
   };
 
-  async function* scanNode(node: Redis, pageSize: number): AsyncIterable<string[]> {
+  async readAndSlide(id: string, slide: SlideRequest): Promise<ReadResult> {
+    return toReadResult(
+      sessionRead.name,
+      await this.#readScript(id, slide.afterMs, slide.absoluteTtlMs),
+    );
+  }
+
+  readMany(ids: readonly string[]): Promise<(StoredSession | undefined)[]> {
+    return Promise.all(ids.map(this.read));
+  }
+
+  async save(id: string, request: SaveRequest): Promise<WriteResult> {
+    const args = [
+      request.payload,
+      request.ttlMs,
+      request.absoluteTtlMs,
+      request.baseDigest ?? '',
+      request.createdAtMs,
+      request.userHash,
+      request.touch ? '1' : '0',
+    ];
+    const reply = await this.#call('save', (attempt) =>
+      this.#scripts.runBuffer(sessionSave, this.#triple(id), args, attempt),
+    );
+    return toWriteResult(sessionSave.name, reply);
+  }
+
+  async merge(id: string, request: MergeRequest): Promise<WriteResult> {
+    const args: (string | number)[] = [
+      request.ttlMs,
+      request.absoluteTtlMs,
+      request.userHash,
+      request.touch ? '1' : '0',
+      request.changed.length,
+    ];
+    for (const [name, text] of request.changed) args.push(name, text);
+    args.push(request.removed.length, ...request.removed);
+    const reply = await this.#call('merge', (attempt) =>
+      this.#scripts.run(sessionMerge, this.#triple(id), args, attempt),
+    );
+    return toWriteResult(sessionMerge.name, reply);
+  }
+
+  async touch(id: string, ttlMs: number, absoluteTtlMs: number): Promise<TouchResult> {
+    const k = this.#keys(id);
+    const reply = await this.#call('touch', (attempt) =>
+      this.#scripts.run(sessionTouch, [k.session, k.meta], [ttlMs, absoluteTtlMs], attempt),
+    );
+    return toTouchResult(sessionTouch.name, reply);
+  }
+
+  async destroy(id: string, tombstoneTtlMs: number, userHash?: string): Promise<DestroyResult> {
+    const reply = await this.#call('destroy', (attempt) =>
+      this.#scripts.run(
+        sessionDestroy,
+        this.#triple(id),
+        [tombstoneTtlMs, userHash ?? ''],
+        attempt,
+      ),
+    );
+    return toDestroyResult(sessionDestroy.name, reply);
+  }
+
+  async *scanIds(pageSize: number): AsyncIterable<string[]> {
+    for (const node of this.#masters()) yield* this.#scanNode(node, pageSize);
+  }
+
+  async clear(pageSize: number): Promise<number> {
+    let deleted = 0;
+    for (const node of this.#masters()) {
+      for await (const ids of this.#scanNode(node, pageSize)) {
+        // A session and its metadata share a slot: one two-key UNLINK each, never cross-slot.
+        // Unguarded: a late UNLINK deletes sessions that clear() was asked to delete.
+        await this.#call('clear', () =>
+          Promise.all(
+            ids.map((id) => this.#client.unlink(this.#keys(id).session, this.#keys(id).meta)),
+          ),
+        );
+        deleted += ids.length;
+      }
+    }
+    await this.indexClear();
+    return deleted;
+  }
+
+  async userIndexAdd(userHash: string, id: string, keepMs: number): Promise<number> {
+    const reply = (await this.#indexCall('user-index', (attempt) =>
+      this.#scripts.run(userIndexAdd, [this.#userKey(userHash)], [id, keepMs], attempt),
+    )) as [number, number];
+    return Number(reply[1]);
+  }
+
+  userIndexIds(userHash: string): Promise<string[]> {
+    return this.#indexCall('user-index', () => this.#client.smembers(this.#userKey(userHash)));
+  }
+
+  async userIndexRemove(userHash: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    // Unguarded: the ids removed are of ended sessions (destroyed, expired or another user's),
+    // which never come back under the same id; a late SREM removes nothing still live.
+    await this.#indexCall('user-index', () => this.#client.srem(this.#userKey(userHash), ...ids));
+  }
+
+  async indexAdd(id: string, expiresAtMs: number): Promise<void> {
+    // Unguarded: a late ZADD may list a session destroyed meanwhile; its score is its expiry,
+    // so the next length()/ids() prunes it once that passes, and entries() skips it (no data).
+    await this.#indexCall('index', () =>
+      this.#client.zadd(this.#indexKey, expiresAtMs < 0 ? '+inf' : expiresAtMs, id),
+    );
+  }
+
+  async indexRemove(id: string): Promise<void> {
+    // Unguarded: removes the id of a session that ended (destroyed and tombstoned, or past its
+    // absolute lifetime), which no later write brings back.
+    await this.#indexCall('index', () => this.#client.zrem(this.#indexKey, id));
+  }
+
+  async indexCount(): Promise<number> {
+    const reply = (await this.#indexCall('index', (attempt) =>
+      this.#scripts.run(indexCount, [this.#indexKey], [], attempt),
+    )) as [number, number];
+    return Number(reply[1]);
+  }
+
+  async *indexIds(pageSize: number): AsyncIterable<string[]> {
+    // Prune expired members first, so the pages hold live sessions only; then page by rank
+    // (O(log n + page) each). Ids added or removed meanwhile may be missed or repeated once.
+    await this.indexCount();
+    const page = Math.max(pageSize, INDEX_PAGE);
+    for (let start = 0; ; start += page) {
+      const ids = await this.#indexCall('index', () =>
+        this.#client.zrange(this.#indexKey, start, start + page - 1),
+      );
+      if (ids.length > 0) yield ids;
+      if (ids.length < page) return;
+    }
+  }
+
+  async indexClear(): Promise<void> {
+    // Unguarded: a late UNLINK also drops ids written after clear() gave up; they return to
+    // the index with their session's next write. Counts may lag until then, sessions do not.
+    await this.#indexCall('index', () => this.#client.unlink(this.#indexKey));
+  }
+
+  #keys(id: string) {
+    return sessionKeys(this.prefix, this.#keyPrefix, id, this.#siblingPrefix);
+  }
+
+  #triple(id: string): string[] {
+    const k = this.#keys(id);
+    return [k.session, k.meta, k.tomb];
+  }
+
+  #userKey(userHash: string): string {
+    return this.#keyspace.key(userHash, 'user');
+  }
+
+  #masters(): Redis[] {
+    return isCluster(this.#client) ? this.#client.nodes('master') : [this.#client as Redis];
+  }
+
+  #readScript(id: string, afterMs: number, absoluteTtlMs: number): Promise<unknown> {
+    const k = this.#keys(id);
+    return this.#call('read', (attempt) =>
+      this.#scripts.runBuffer(sessionRead, [k.session, k.meta], [afterMs, absoluteTtlMs], attempt),
+    );
+  }
+
+  async *#scanNode(node: Redis, pageSize: number): AsyncIterable<string[]> {
+    const strip = this.#keyPrefix.length + this.prefix.length;
     let cursor = '0';
     do {
-      const [next, found] = await call('scan', () =>
-        node.scan(cursor, 'MATCH', scanPattern, 'COUNT', pageSize),
+      const [next, found] = await this.#call('scan', () =>
+        node.scan(cursor, 'MATCH', this.#scanPattern, 'COUNT', pageSize),
       );
       cursor = next;
       const ids = found.map((key) => key.slice(strip)).filter(isValidSessionId);
@@ -117,129 +381,15 @@ export function createRedisSessionStorage(options: RedisSessionStorageOptions): 
     } while (cursor !== '0');
   }
 
-  return {
-    kind: 'redis',
-    prefix,
-    read,
-
-    async readAndSlide(id, slide) {
-      return toReadResult(
-        sessionRead.name,
-        await readScript(id, slide.afterMs, slide.absoluteTtlMs),
-      );
-    },
-
-    readMany: (ids) => Promise.all(ids.map(read)),
-
-    async save(id, request) {
-      const reply = await call('save', () =>
-        scripts.runBuffer(sessionSave, triple(id), [
-          request.payload,
-          request.ttlMs,
-          request.absoluteTtlMs,
-          request.baseDigest ?? '',
-          request.createdAtMs,
-          request.userHash,
-          request.touch ? '1' : '0',
-        ]),
-      );
-      return toWriteResult(sessionSave.name, reply);
-    },
-
-    async merge(id, request) {
-      const args: (string | number)[] = [
-        request.ttlMs,
-        request.absoluteTtlMs,
-        request.userHash,
-        request.touch ? '1' : '0',
-        request.changed.length,
-      ];
-      for (const [name, text] of request.changed) args.push(name, text);
-      args.push(request.removed.length, ...request.removed);
-      const reply = await call('merge', () => scripts.run(sessionMerge, triple(id), args));
-      return toWriteResult(sessionMerge.name, reply);
-    },
-
-    async touch(id, ttlMs, absoluteTtlMs) {
-      const k = keys(id);
-      const reply = await call('touch', () =>
-        scripts.run(sessionTouch, [k.session, k.meta], [ttlMs, absoluteTtlMs]),
-      );
-      return toTouchResult(sessionTouch.name, reply);
-    },
-
-    async destroy(id, tombstoneTtlMs, userHash) {
-      const reply = await call('destroy', () =>
-        scripts.run(sessionDestroy, triple(id), [tombstoneTtlMs, userHash ?? '']),
-      );
-      return toDestroyResult(sessionDestroy.name, reply);
-    },
-
-    async *scanIds(pageSize) {
-      const nodes = isCluster(client) ? client.nodes('master') : [client];
-      for (const node of nodes) yield* scanNode(node, pageSize);
-    },
-
-    async clear(pageSize) {
-      let deleted = 0;
-      const nodes = isCluster(client) ? client.nodes('master') : [client];
-      for (const node of nodes) {
-        for await (const ids of scanNode(node, pageSize)) {
-          // A session and its metadata share a slot: one two-key UNLINK each, never cross-slot.
-          await call('clear', () =>
-            Promise.all(ids.map((id) => client.unlink(keys(id).session, keys(id).meta))),
-          );
-          deleted += ids.length;
-        }
-      }
-      await call('clear', () => client.unlink(indexKey));
-      return deleted;
-    },
-
-    async userIndexAdd(userHash, id, keepMs) {
-      const reply = (await call('user-index', () =>
-        scripts.run(userIndexAdd, [userKey(userHash)], [id, keepMs]),
-      )) as [number, number];
-      return Number(reply[1]);
-    },
-
-    userIndexIds: (userHash) => call('user-index', () => client.smembers(userKey(userHash))),
-
-    async userIndexRemove(userHash, ids) {
-      if (ids.length === 0) return;
-      await call('user-index', () => client.srem(userKey(userHash), ...ids));
-    },
-
-    async indexAdd(id, expiresAtMs) {
-      await call('index', () => client.zadd(indexKey, expiresAtMs < 0 ? '+inf' : expiresAtMs, id));
-    },
-
-    async indexRemove(id) {
-      await call('index', () => client.zrem(indexKey, id));
-    },
-
-    async indexCount() {
-      const reply = (await call('index', () => scripts.run(indexCount, [indexKey], []))) as [
-        number,
-        number,
-      ];
-      return Number(reply[1]);
-    },
-
-    async *indexIds(pageSize) {
-      // Prune expired members first, so the pages hold live sessions only; then page by rank
-      // (O(log n + page) each). Ids added or removed meanwhile may be missed or repeated once.
-      await call('index', () => scripts.run(indexCount, [indexKey], []));
-      const page = Math.max(pageSize, INDEX_PAGE);
-      for (let start = 0; ; start += page) {
-        const ids = await call('index', () => client.zrange(indexKey, start, start + page - 1));
-        if (ids.length > 0) yield ids;
-        if (ids.length < page) return;
-      }
-    },
-
-    async indexClear() {
-      await call('index', () => client.unlink(indexKey));
-    },
-  };
+  /**
+   * A call on Keel's index keys (`<indexPrefix>sess:{…}`): the shared caller names the session
+   * keys' family in data errors, so foreign data here is renamed to the index family.
+   */
+  #indexCall<T>(operation: string, fn: (attempt: StoreAttempt) => Promise<T>): Promise<T> {
+    return this.#call(operation, fn).catch((error: unknown) => {
+      if (!isKeelError(error) || error.code !== coreCodes.STORE_DATA) throw error;
+      const reply = error.cause instanceof Error ? error.cause.message : error.message;
+      throw new StoreDataError(operation, this.#keyspace.prefix, reply, error.cause);
+    });
+  }
 }
