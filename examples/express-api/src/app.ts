@@ -119,6 +119,8 @@ export function createApp(deps: AppDeps): Express {
         'www-authenticate': WWW_AUTHENTICATE,
       });
     }
+    // Stored before answering: a store that cannot write makes this a 503, not a 200 and a
+    // cookie naming no session (see startSession).
     await startSession(req, { username: user.username, role: user.role });
     const { token, expiresAt } = tokens.sign(user.username);
     res.json({

@@ -18,7 +18,7 @@ import {
   sessionSecret,
   sessionUserId,
 } from '@keel/example-shared';
-import { SessionStore } from '@keel/express';
+import { SessionStore, saveSession } from '@keel/express';
 import express, { type Request, type RequestHandler, type Router } from 'express';
 import session from 'express-session';
 
@@ -42,17 +42,20 @@ export function sessionUser(req: Request): SessionUser | undefined {
   return req.session?.user;
 }
 
-/** Sign `user` in: a fresh session id (no fixation), then the user in it. */
-export function startSession(req: Request, user: SessionUser): Promise<void> {
-  return new Promise((resolve, reject) => {
-    req.session.regenerate((error) => {
-      if (error) return reject(error);
-      req.session.user = user;
-      const agent = req.get('user-agent');
-      if (agent) req.session.userAgent = agent;
-      resolve();
-    });
+/**
+ * Sign `user` in: a fresh session id (no fixation), then the user in it, stored before the
+ * caller answers. express-session would save it only after sending the response head, so a
+ * store that cannot write (Redis full, down) would still give a 200 and a cookie naming no
+ * session; `saveSession` makes that failure this request's error (503 problem+json).
+ */
+export async function startSession(req: Request, user: SessionUser): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    req.session.regenerate((error) => (error ? reject(error) : resolve()));
   });
+  req.session.user = user;
+  const agent = req.get('user-agent');
+  if (agent) req.session.userAgent = agent;
+  await saveSession(req);
 }
 
 export function createSessions(deps: ExampleDeps): Sessions {

@@ -110,6 +110,7 @@ export function createApp(deps: AppDeps): Koa {
         'www-authenticate': WWW_AUTHENTICATE,
       });
     }
+    // koa-session stores it before Koa answers: a store that cannot write makes this a 503.
     await startSession(ctx, { username: user.username, role: user.role });
     const { token, expiresAt } = tokens.sign(user.username);
     ctx.body = {

@@ -39,7 +39,12 @@ export function sessionUser(ctx: Context): SessionUser | undefined {
   return user && typeof user.username === 'string' ? user : undefined;
 }
 
-/** Sign `user` in: a fresh session id (no fixation), then the user in it. */
+/**
+ * Sign `user` in: a fresh session id (no fixation), then the user in it. koa-session stores it
+ * when the request's middleware returns, before Koa writes any of the response: a store that
+ * cannot write (Redis full, down) throws out of koa-session's middleware into the error handler
+ * mounted before it (a 503 problem+json, no session cookie). No explicit save is needed.
+ */
 export async function startSession(ctx: Context, user: SessionUser): Promise<void> {
   await ctx.session!.regenerate();
   const bag = ctx.session as unknown as Record<string, unknown>;

@@ -18,3 +18,5 @@ export { responseCache } from './cache.js';
 // An express-session store: a connect-redis drop-in on @keel/session.
 export type { SessionStoreOptions } from './session-store.js';
 export { SessionStore } from './session-store.js';
+// Save the session before answering, so a login fails (503) when its session was not stored.
+export { saveSession } from './save-session.js';

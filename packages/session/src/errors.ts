@@ -15,6 +15,8 @@ export const codes = Object.freeze({
   CONFLICT: 'KEEL_ERR_SESSION_CONFLICT',
   /** 500: a session library (express-session) the adapter extends is not installed. */
   PEER_MISSING: 'KEEL_ERR_SESSION_PEER_MISSING',
+  /** 500: a session helper ran on a request without a session (no session middleware before it). */
+  NOT_MOUNTED: 'KEEL_ERR_SESSION_NOT_MOUNTED',
 } as const);
 
 export type SessionErrorCode = (typeof codes)[keyof typeof codes];
@@ -61,6 +63,17 @@ export class SessionPeerMissingError extends KeelError {
       codes.PEER_MISSING,
       `${peer} is not installed: run \`npm install ${peer}\` to use Keel's session store with it.`,
       { status: 500, title: 'Session library missing', cause },
+    );
+  }
+}
+
+/** A session helper ran on a request that has no session: the session middleware is not mounted. */
+export class SessionNotMountedError extends KeelError {
+  constructor(helper: string) {
+    super(
+      codes.NOT_MOUNTED,
+      `${helper} found no session on the request: mount the session middleware (express-session) before this route, with a cookie path that covers it.`,
+      { status: 500, title: 'Session middleware not mounted' },
     );
   }
 }

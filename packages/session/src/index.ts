@@ -67,6 +67,7 @@ export {
   SessionClearRefusedError,
   SessionConflictError,
   SessionIdError,
+  SessionNotMountedError,
   SessionPeerMissingError,
 } from './errors.js';
 export { ScriptStatus } from './status.js';

@@ -5,6 +5,7 @@ import {
   SessionClearRefusedError,
   SessionConflictError,
   SessionIdError,
+  SessionNotMountedError,
   SessionPeerMissingError,
 } from '@keel/session';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ describe('session errors', () => {
       new SessionClearRefusedError(),
       new SessionConflictError(5),
       new SessionPeerMissingError('express-session'),
+      new SessionNotMountedError('saveSession(req)'),
     ];
     expect(errors.map((e) => e.code).sort()).toEqual(Object.values(codes).sort());
     for (const error of errors) {
