@@ -6,14 +6,14 @@
 import {
   type CircuitBreakerOptions,
   type Clock,
-  createScriptRunner,
-  createStoreCaller,
   createWarnings,
   DEFAULT_PREFIX,
   hashKeyPart,
   type KeelEventListener,
   type KeelEvents,
   type RedisClient,
+  type RedisStoreOptions,
+  setupRedisStore,
   toEvents,
   validatePrefix,
   validatorFor,
@@ -21,7 +21,7 @@ import {
 } from '@keel/core';
 import { createLock, type LockManager } from '@keel/lock';
 import { createInvalidationBus, type InvalidationBus } from './bus.js';
-import { CacheEngine, type Counters, NO_VARIANT, TIMED_OUT } from './engine.js';
+import { CacheEngine, type Counters, NO_VARIANT, storeFailureReason, TIMED_OUT } from './engine.js';
 import { type CachedEntry, type EntryMeta, freshness } from './entry.js';
 import { CacheKeyError, CacheTagError, CacheValueError } from './errors.js';
 import { L1, type L1Options } from './l1.js';
@@ -225,48 +225,33 @@ export function createCache(options: CacheOptions = {}): Cache {
   let bus: InvalidationBus | undefined;
   let lock: LockManager | undefined;
   if (client !== undefined) {
-    if (
-      typeof client !== 'object' ||
-      client === null ||
-      typeof client.defineCommand !== 'function'
-    ) {
-      throw v.fail('client', client, 'an ioredis Redis or Cluster instance');
-    }
     if (options.memory !== undefined) throw v.fail('memory', options.memory, 'unset with a client');
-    const call = createStoreCaller({
-      feature: 'cache',
-      deadlineMs,
-      client,
-      events,
-      ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
-    });
-    store = createRedisCacheStore({ client, prefix, call, limits, clock: clockForTests });
+    const redis = redisParts(options, { prefix, deadlineMs, events });
+    store = createRedisCacheStore({ ...redis, prefix, limits, clock: clockForTests });
     if (options.l1 !== undefined && options.l1 !== false) {
       l1 = new L1(clock, parseL1(v, options.l1));
-      bus = createInvalidationBus({
-        client,
-        prefix,
-        runner: createScriptRunner(client, 'keel:cache', VERSION),
-        call,
-        l1,
-        events,
-      });
+      bus = createInvalidationBus({ ...redis, prefix, l1, events, warnings });
     }
     if (options.lock !== false) {
       const lockOptions = options.lock ?? {};
       v.knownOptions(lockOptions, ['ttlMs']);
       lock = createLock({
-        client,
+        client: redis.client,
         prefix,
         deadlineMs,
         ttlMs: v.positiveInteger('lock.ttlMs', lockOptions.ttlMs, 10_000, 'ms'),
         events,
+        // The lock warns (once per process) when Redis may evict its keys. For this fill lock
+        // an eviction costs one extra origin call, never a wrong answer; the warning is left
+        // on because it also stands for the application's own locks, and turning it off here
+        // would silence theirs too. `warnings: { evictionPolicy: false }` turns it off.
+        ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
       });
     }
     if (
-      client.options &&
-      'enableOfflineQueue' in client.options &&
-      client.options.enableOfflineQueue !== false
+      redis.client.options &&
+      'enableOfflineQueue' in redis.client.options &&
+      redis.client.options.enableOfflineQueue !== false
     ) {
       warnings.warn(
         'clientQueuesCommands',
@@ -343,7 +328,8 @@ export function createCache(options: CacheOptions = {}): Cache {
     }
     const lock = gate.kind === 'lead' ? gate.lock : undefined;
     const sequence = engine.sequence;
-    const versions = await engine.ensureTags(opts.tags);
+    const tagged = await engine.ensureTags(opts.tags);
+    const versions = 'versions' in tagged ? tagged.versions : undefined;
     const writeEncoded = async (encoded: Encoded | undefined): Promise<void> => {
       try {
         if (!encoded || versions === undefined) return;
@@ -437,9 +423,10 @@ export function createCache(options: CacheOptions = {}): Cache {
     } else if (found.kind === 'miss') {
       gen = found.gen;
     } else {
-      // Store down: still one loader call per key in this process, nothing written.
+      // Store failed (down, full, busy, refused, foreign data): still one loader call per
+      // key in this process, nothing written.
       engine.counters.bypasses++;
-      engine.events.emit('cache.bypass', { key: id, reason: 'store-unavailable' });
+      engine.events.emit('cache.bypass', { key: id, reason: storeFailureReason(found.error) });
       return { value: await loader(), done: Promise.resolve() };
     }
     engine.counters.misses++;
@@ -493,8 +480,12 @@ export function createCache(options: CacheOptions = {}): Cache {
         countHit(found.layer, id, found.entry.ageMs);
         return decodeValue(found.entry) as T;
       }
-      if (found.kind === 'error') engine.counters.bypasses++;
-      else engine.counters.misses++;
+      if (found.kind === 'error') {
+        engine.counters.bypasses++;
+        engine.events.emit('cache.bypass', { key: id, reason: storeFailureReason(found.error) });
+      } else {
+        engine.counters.misses++;
+      }
       return undefined;
     },
 
@@ -579,6 +570,35 @@ export function createCache(options: CacheOptions = {}): Cache {
   }
 
   return cache;
+}
+
+/**
+ * The client, script runner and guarded store caller, from core's `setupRedisStore` (which
+ * validates `client`, `breaker` and `clockForTests`). The cache tolerates any eviction policy —
+ * an evicted entry, record or tag version is a miss — so no eviction warning.
+ */
+function redisParts(
+  options: CacheOptions,
+  checked: { prefix: string; deadlineMs: number; events: KeelEvents },
+) {
+  const shared: RedisStoreOptions = {
+    client: options.client as RedisClient,
+    prefix: checked.prefix,
+    deadlineMs: checked.deadlineMs,
+    events: checked.events,
+    ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
+    ...(options.clockForTests === undefined ? {} : { clockForTests: options.clockForTests }),
+    ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
+  };
+  const { client, runner, call } = setupRedisStore(shared, {
+    component: 'createCache',
+    feature: 'cache',
+    short: 'cache',
+    version: VERSION,
+    defaultDeadlineMs: 200,
+    evictionImpact: undefined,
+  });
+  return { client, runner, call };
 }
 
 function parseL1(v: ReturnType<typeof validatorFor>, option: true | L1Options): L1Options {

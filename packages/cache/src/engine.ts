@@ -5,7 +5,7 @@
  *
  * Nothing here knows HTTP or values: a lookup finds an entry, a fill writes one.
  */
-import { type Clock, ExpiringMap, type KeelEvents } from '@keel/core';
+import { type Clock, codes, ExpiringMap, isKeelError, type KeelEvents } from '@keel/core';
 import type { Lock, LockManager } from '@keel/lock';
 import type { InvalidationBus } from './bus.js';
 import {
@@ -96,6 +96,24 @@ export interface EngineInit {
 }
 
 export const TIMED_OUT: unique symbol = Symbol('timed out');
+
+/** Why a failed store call made the cache stand aside: the bypass reason and `Cache-Status` detail. */
+export type StoreFailureReason = 'store-unavailable' | 'store-misconfigured' | 'store-data';
+
+/**
+ * Core classifies every Redis reply once; the cache only names the class. Whatever it is —
+ * an outage, `OOM`, `BUSY`, `NOPERM`, `WRONGTYPE`, a reply it cannot decode — the cache stands
+ * aside and the origin answers: a cache must never turn a store problem into a 500.
+ */
+export function storeFailureReason(error: unknown): StoreFailureReason {
+  if (isKeelError(error)) {
+    if (error.code === codes.STORE_MISCONFIGURED) return 'store-misconfigured';
+    if (error.code === codes.STORE_DATA || error.code === codes.UNEXPECTED_SCRIPT_REPLY) {
+      return 'store-data';
+    }
+  }
+  return 'store-unavailable';
+}
 
 /** How long a primary's Vary names are remembered, so steady-state lookups take one read. */
 const VARY_MEMO_MS = 60_000;
@@ -314,22 +332,25 @@ export class CacheEngine {
 
   /**
    * The current versions of `tags`, created where missing: taken before the origin call, so an
-   * invalidation during the call makes the new entry invalid at once. `undefined` when the
-   * store failed (the fill must then not be stored: nothing could invalidate it).
+   * invalidation during the call makes the new entry invalid at once. `failed` (with why) when
+   * the store failed — full, busy, refused…: the fill must then not be stored, since nothing
+   * could invalidate it.
    */
-  async ensureTags(tags: readonly string[]): Promise<Record<string, string> | undefined> {
-    if (tags.length === 0) return {};
+  async ensureTags(
+    tags: readonly string[],
+  ): Promise<{ versions: Record<string, string> } | { failed: StoreFailureReason }> {
+    if (tags.length === 0) return { versions: {} };
     try {
       const versions = await this.store.tagVersions(tags, true);
       const result: Record<string, string> = {};
       tags.forEach((tag, i) => {
         result[tag] = versions[i] ?? '';
       });
-      return result;
+      return { versions: result };
     } catch (error) {
       this.counters.errors++;
       this.events.emit('cache.error', { operation: 'ensure-tags' }, { error });
-      return undefined;
+      return { failed: storeFailureReason(error) };
     }
   }
 

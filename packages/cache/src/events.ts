@@ -3,6 +3,15 @@
  * of the cache key (never the URL or key as typed); `layer` says where a hit came from.
  */
 
+/** Why a request or lookup did not use the cache. */
+export type CacheBypassReason =
+  | 'credentials'
+  | 'hit-for-miss'
+  | 'store-unavailable'
+  | 'store-misconfigured'
+  | 'store-data'
+  | 'no-key';
+
 declare module '@keel/core' {
   interface KeelEventMap {
     /** Served from the cache while fresh. */
@@ -15,10 +24,14 @@ declare module '@keel/core' {
       reason: 'stale-while-revalidate' | 'stale-if-error' | 'lock-busy';
       ageMs: number;
     };
-    /** The cache was not consulted: a credentialed request, a hit-for-miss marker, or the store was down. */
+    /**
+     * The cache was not consulted: a credentialed request, a hit-for-miss marker, or the store
+     * failed — down, slow, full or busy (`store-unavailable`), refusing the call (an ACL,
+     * `store-misconfigured`), or holding data the cache did not write (`store-data`).
+     */
     'cache.bypass': {
       key?: string;
-      reason: 'credentials' | 'hit-for-miss' | 'store-unavailable' | 'no-key';
+      reason: CacheBypassReason;
     };
     /** A response or value was stored (`stored: false`: it was refused, with `reason`). */
     'cache.store': {
@@ -36,7 +49,11 @@ declare module '@keel/core' {
     };
     /** A store call of the cache failed; the cache was bypassed (see `error`). */
     'cache.error': { operation: string };
+    /**
+     * Redis refused a command of the L1's invalidation bus (`NOPERM`: an ACL user without the
+     * bus channel or its counter key). `SUBSCRIBE`/`GET`: this instance's L1 stays off
+     * (reported once until it recovers); `PUBLISH`: other L1s were not told (every time).
+     */
+    'cache.l1-refused': { command: 'SUBSCRIBE' | 'GET' | 'PUBLISH' };
   }
 }
-
-export {};

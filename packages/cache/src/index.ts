@@ -12,6 +12,7 @@ export {
 } from './errors.js';
 
 // Events (augments @keel/core's KeelEventMap).
+export type { CacheBypassReason } from './events.js';
 import './events.js';
 
 // HTTP response caching, framework-neutral: what the Express and Koa adapters call.

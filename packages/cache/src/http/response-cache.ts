@@ -17,7 +17,14 @@ import {
 } from '@keel/core';
 import type { Lock } from '@keel/lock';
 import { type Cache, createCache, engineOf, isCache } from '../cache.js';
-import { type CacheEngine, type Flight, TIMED_OUT, type VariantOf } from '../engine.js';
+import {
+  type CacheEngine,
+  type Flight,
+  type StoreFailureReason,
+  storeFailureReason,
+  TIMED_OUT,
+  type VariantOf,
+} from '../engine.js';
 import { type CachedEntry, type EntryMeta, freshness } from '../entry.js';
 import { SharedFillFailedError } from '../errors.js';
 import type { EntryRef } from '../types.js';
@@ -216,8 +223,8 @@ interface FillContext<Raw> {
   key: string;
   stale: CachedEntry | undefined;
   sequence: number;
-  /** The store failed on lookup: nothing will be written. */
-  storeDown?: boolean;
+  /** The store failed on lookup or creating the tags (why, for `Cache-Status`): nothing is written. */
+  storeDown?: StoreFailureReason | undefined;
 }
 
 const PASS: CacheDecision = { kind: 'pass', headers: {} };
@@ -481,6 +488,12 @@ export function createResponseCache<Raw = unknown>(
       if (state.fresh) return hit(ctx, found.entry, found.layer);
       if (state.revalidate) return staleWhileRevalidating(ctx, found.entry);
     }
+    if (found.kind === 'error') {
+      const reason = storeFailureReason(found.error);
+      counters.bypasses++;
+      events.emit('cache.bypass', { key: ctx.id, reason });
+      return passWith({ fwd: 'miss', detail: reason });
+    }
     counters.misses++;
     return passWith({ fwd: 'miss' });
   }
@@ -497,7 +510,7 @@ export function createResponseCache<Raw = unknown>(
     const found = await engine.lookup(ctx.id, ctx.variant, ctx.tags);
     let stale: CachedEntry | undefined;
     let gen = '';
-    let storeDown = false;
+    let storeDown: StoreFailureReason | undefined;
     if (found.kind === 'found') {
       const { entry } = found;
       const state = freshness(entry.meta, entry.ageMs);
@@ -522,9 +535,9 @@ export function createResponseCache<Raw = unknown>(
       }
       gen = found.gen;
     } else {
-      storeDown = true;
+      storeDown = storeFailureReason(found.error);
       counters.bypasses++;
-      events.emit('cache.bypass', { key: ctx.id, reason: 'store-unavailable' });
+      events.emit('cache.bypass', { key: ctx.id, reason: storeDown });
     }
     counters.misses++;
     events.emit('cache.miss', { key: ctx.id, collapsed: false });
@@ -548,7 +561,10 @@ export function createResponseCache<Raw = unknown>(
         return passWith({ fwd: stale ? 'stale' : 'miss' });
     }
     const sequence = engine.sequence;
-    const versions = storeDown ? undefined : await engine.ensureTags(ctx.tags);
+    const tagged = storeDown ? { failed: storeDown } : await engine.ensureTags(ctx.tags);
+    // Tags not created (Redis full, busy, refusing…): the fill is not stored; say why.
+    if ('failed' in tagged) storeDown = tagged.failed;
+    const versions = 'versions' in tagged ? tagged.versions : undefined;
     return fillDecision({
       ctx,
       ref,
@@ -681,7 +697,7 @@ export function createResponseCache<Raw = unknown>(
         void engine.write(target, f.gen, meta, body, f.sequence).finally(finish);
       },
     };
-    const detail = f.storeDown ? 'store-unavailable' : undefined;
+    const detail = f.storeDown;
     return {
       kind: 'fill',
       headers: withStatus({ fwd: stale ? 'stale' : 'miss', ...(detail ? { detail } : {}) }),
@@ -711,7 +727,8 @@ export function createResponseCache<Raw = unknown>(
         if (gate.kind !== 'lead') return;
         lock = gate.lock;
         const sequence = engine.sequence;
-        const versions = await engine.ensureTags(ctx.tags);
+        const tagged = await engine.ensureTags(ctx.tags);
+        const versions = 'versions' in tagged ? tagged.versions : undefined;
         refreshes.set(token, {
           ctx,
           ref,

@@ -25,6 +25,12 @@ export const removePrimary: LuaScript = {
   lua: "--[[ remove-primary-1: delete a primary and every variant of it by giving its record a new\n  generation. The record stays as a tombstone, so a fill that read the old generation (or no\n  record) before the delete cannot write its copy afterwards.\n  KEYS[1]  record of the primary (hash: vary, gen)\n  ARGV[1]  a fresh generation token\n  ARGV[2]  tombstone lifetime in ms (kept longer if the record already lives longer)\n  returns  {3 OK}\n]]\nlocal rcall = redis.call\nrcall('HSET', KEYS[1], 'gen', ARGV[1])\nrcall('HSETNX', KEYS[1], 'vary', '')\nif rcall('PTTL', KEYS[1]) < tonumber(ARGV[2]) then\n  rcall('PEXPIRE', KEYS[1], ARGV[2])\nend\nreturn {3}\n",
 };
 
+export const setMarker: LuaScript = {
+  name: 'set-marker',
+  numberOfKeys: 1,
+  lua: "--[[ set-marker-1: leave a miss marker on one variant (hit-for-miss, or \"the last fill failed\").\n  A script rather than a plain SET so that it runs behind the call guard: a marker whose call\n  was given up on (Redis stalled, a late reconnect) is never left behind, where a stale\n  \"failed\" marker would make other instances' waiters answer 503 for a fill that is long over.\n  KEYS[1]  miss marker of the variant (string: 'uncacheable' | 'failed')\n  ARGV[1]  the marker\n  ARGV[2]  its lifetime in ms\n  returns  {3 OK}\n]]\nlocal rcall = redis.call\nrcall('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\nreturn {3}\n",
+};
+
 export const writeEntry: LuaScript = {
   name: 'write-entry',
   numberOfKeys: 3,
