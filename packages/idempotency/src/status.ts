@@ -23,7 +23,22 @@ export const ScriptStatus = {
   OK: 6,
   /** `{7, reason}`: not the current owner; reason is a {@link FenceCode}. */
   FENCED: 7,
+  /** `{8, field}`: the record holds a field Keel cannot read (foreign or corrupt data). */
+  CORRUPT: 8,
 } as const;
+
+/**
+ * A record holds data Keel did not write, or cannot read back (a replayed status that is not a
+ * number, headers that are not JSON, a lease that is not a time). Not a bug in Keel: the Redis
+ * store turns it into core's `StoreDataError`, so the request gets the failure policy (503)
+ * and the message names the key family.
+ */
+export class CorruptRecordError extends Error {
+  constructor(readonly detail: string) {
+    super(`the idempotency record is unreadable: ${detail}`);
+    this.name = new.target.name;
+  }
+}
 
 /** Second element of a `FENCED` reply. */
 export const FenceCode = { GONE: 0, TAKEN_OVER: 1, COMPLETED: 2 } as const;
@@ -34,22 +49,54 @@ const fenceReasons: Record<number, FenceReason> = {
   [FenceCode.COMPLETED]: 'completed',
 };
 
-function toText(value: unknown): string {
+function toText(value: unknown, field: string): string {
   if (typeof value === 'string') return value;
   if (Buffer.isBuffer(value)) return value.toString('utf8');
-  throw new TypeError('not text');
+  throw new CorruptRecordError(`its ${field} is missing`);
 }
 
-function toBytes(value: unknown): Uint8Array {
+function toBytes(value: unknown, field: string): Uint8Array {
   if (Buffer.isBuffer(value)) return value;
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  throw new TypeError('not bytes');
+  throw new CorruptRecordError(`its ${field} is missing`);
 }
 
-/** Map an `acquire-record` reply to its outcome. */
-export function decodeAcquire(reply: unknown): AcquireOutcome {
+/** A stored HTTP status: an integer from 100 to 599, or the record is corrupt. */
+function toStatus(value: unknown): number {
+  const status = Number(value);
+  if (!Number.isInteger(status) || status < 100 || status > 599) {
+    throw new CorruptRecordError('its status is not an HTTP status');
+  }
+  return status;
+}
+
+/** Stored replay headers: a JSON object of strings (or string lists), or the record is corrupt. */
+function toHeaders(value: unknown): Record<string, string | string[]> {
+  let headers: unknown;
   try {
-    if (!Array.isArray(reply)) throw new TypeError('not a tuple');
+    headers = JSON.parse(toText(value, 'headers'));
+  } catch (error) {
+    if (error instanceof CorruptRecordError) throw error;
+    throw new CorruptRecordError('its headers are not JSON');
+  }
+  const valid =
+    typeof headers === 'object' &&
+    headers !== null &&
+    !Array.isArray(headers) &&
+    Object.values(headers).every(
+      (v) => typeof v === 'string' || (Array.isArray(v) && v.every((i) => typeof i === 'string')),
+    );
+  if (!valid) throw new CorruptRecordError('its headers are not an object of strings');
+  return headers as Record<string, string | string[]>;
+}
+
+/**
+ * Map an `acquire-record` reply to its outcome. A known status whose stored fields cannot be
+ * read throws {@link CorruptRecordError} (data); an unknown reply throws
+ * `UnexpectedScriptReplyError` (a bug or a version skew).
+ */
+export function decodeAcquire(reply: unknown): AcquireOutcome {
+  if (Array.isArray(reply)) {
     switch (reply[0]) {
       case ScriptStatus.CLAIMED:
         return { kind: 'claimed' };
@@ -59,20 +106,20 @@ export function decodeAcquire(reply: unknown): AcquireOutcome {
         return {
           kind: 'replay',
           response: {
-            status: Number(reply[1]),
-            headers: JSON.parse(toText(reply[2])) as Record<string, string | string[]>,
-            body: toBytes(reply[3]),
+            status: toStatus(reply[1]),
+            headers: toHeaders(reply[2]),
+            body: toBytes(reply[3], 'body'),
           },
         };
       case ScriptStatus.NOT_STORED:
-        return { kind: 'not-stored', status: Number(reply[1]) };
+        return { kind: 'not-stored', status: toStatus(reply[1]) };
       case ScriptStatus.IN_FLIGHT:
         return { kind: 'in-flight', retryAfterMs: Math.max(0, Number(reply[1])) };
       case ScriptStatus.MISMATCH:
         return { kind: 'mismatch' };
+      case ScriptStatus.CORRUPT:
+        throw new CorruptRecordError(`its ${toText(reply[1], 'field name')} cannot be read`);
     }
-  } catch {
-    // fall through to the error below
   }
   throw new UnexpectedScriptReplyError('acquire-record', printable(reply));
 }

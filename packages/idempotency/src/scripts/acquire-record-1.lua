@@ -16,6 +16,9 @@
            {3, status}                  completed, response too large to keep
            {4, leaseLeftMs}             another owner's lease is live
            {5}                          the key was used with another fingerprint
+           {8, field}                   the record holds a field Keel cannot read (foreign or
+                                        corrupt data): TypeScript reports it as a store data
+                                        error, so the request gets 503, never a Lua error (500)
 ]]
 local rcall = redis.call
 
@@ -34,12 +37,17 @@ if not state then
   return {0}
 end
 if r[2] ~= ARGV[2] then return {5} end
+-- A replayed status or body that is missing or unreadable is checked by the decoder, which
+-- sees the reply cut short at the first nil.
 if state == 'c' then return {2, tonumber(r[5]), r[6], r[7]} end
 if state == 'n' then return {3, tonumber(r[5])} end
+if state ~= 'p' then return {8, 'state'} end
 if r[3] == ARGV[1] then return {0} end
 
+local leaseEnd = tonumber(r[4])
+if not leaseEnd then return {8, 'lease'} end
 local t = now()
-local left = tonumber(r[4]) - t
+local left = leaseEnd - t
 if left > 0 then return {4, left} end
 rcall('HSET', KEYS[1], 'token', ARGV[1], 'lease', t + tonumber(ARGV[3]))
 rcall('PEXPIRE', KEYS[1], ARGV[4])

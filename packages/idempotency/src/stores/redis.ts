@@ -1,101 +1,138 @@
 /**
  * The Redis store: one Lua script per transition, each one EVALSHA (one round trip) through
- * core's script runner, under core's store caller (deadline, circuit breaker, fail fast while
- * reconnecting, latency events). A record is one hash under one key,
- * `<prefix>idem:{<hash of scope and key>}`, so it lives on one Cluster slot and the client's key
- * never reaches Redis as typed.
+ * core's script runner, under core's store caller (deadline, circuit breaker, a wait for a
+ * connecting client, error classification, latency events). A record is one hash under one
+ * key, `<prefix>idem:{<hash of scope and key>}`, so it lives on one Cluster slot and the
+ * client's key never reaches Redis as typed.
+ *
+ * Calls the engine gives up on (issue 12): a claim is the one transition whose late run would
+ * do harm — a claim nobody holds blocks its key for a whole lease. So `acquire` is guarded (a
+ * claim script that starts after its deadline does nothing) and compensated (a claim that ran
+ * in time but answered late is released by its token). `complete` and `release` are not
+ * guarded, on purpose: the engine has already answered the client with the handler's response
+ * either way, and a late run by the owner's token can only make the record agree with that
+ * answer (the response stored for replay, or the key free again after a 5xx) — it is fenced if
+ * another owner took over meanwhile.
  */
 import {
-  type CircuitBreakerOptions,
-  type Clock,
-  createKeyspace,
-  createScriptRunner,
-  createStoreCaller,
-  DEFAULT_PREFIX,
-  type KeelEventListener,
-  type KeelEvents,
-  type RedisClient,
-  toEvents,
-  validatePrefix,
-  validatorFor,
+  codes as coreCodes,
+  isKeelError,
+  type RedisStoreOptions,
+  type ScriptArg,
+  StoreDataError,
+  setupRedisStore,
 } from '@keel/core';
 import { acquireRecord, completeRecord, releaseClaim, renewLease } from '../scripts/generated.js';
-import { decodeAcquire, decodeTransition } from '../status.js';
-import type { IdempotencyStore } from '../types.js';
+import { CorruptRecordError, decodeAcquire, decodeTransition } from '../status.js';
+import type { AcquireOutcome, AcquireRequest, IdempotencyStore } from '../types.js';
 import { VERSION } from '../version.js';
 
-export interface RedisIdempotencyStoreOptions {
-  /** An ioredis `Redis` (standalone or Sentinel) or `Cluster`; `createRedisClient()` picks safe defaults. */
-  client: RedisClient;
-  /** Global key prefix, without braces. Keys are `<prefix>idem:{…}`. @default 'keel:' */
-  prefix?: string;
+/**
+ * Options of the Redis store: those every Keel Redis store takes (see `RedisStoreOptions` in
+ * @keel/core: `client`, `prefix`, `breaker`, `events`, `clockForTests`, `warnings`). Keys are
+ * `<prefix>idem:{…}`.
+ */
+export interface RedisIdempotencyStoreOptions extends RedisStoreOptions {
   /**
    * Deadline of each store call, ms. A claim that misses it answers 503 (the handler never runs
    * without a claim). @default 1000
    */
   deadlineMs?: number;
-  /** Circuit breaker settings, or `false` to disable it. @default { failureThreshold: 5, openMs: 1000 } */
-  breaker?: CircuitBreakerOptions | false;
-  /** Receives `store.call` latency and `store.circuit` events. */
-  events?: KeelEvents | KeelEventListener;
-  /**
-   * Tests only: scripts take their time from this clock instead of Redis `TIME`, so leases can
-   * be expired without sleeping. Never set it in production (application clocks drift).
-   * @default undefined (the Redis server clock)
-   */
-  clockForTests?: Clock;
 }
 
 /** The engine's record ids: 22 base64url characters. */
 const HASHED_ID = /^[A-Za-z0-9_-]{22}$/;
 
-const KNOWN = ['client', 'prefix', 'deadlineMs', 'breaker', 'events', 'clockForTests'] as const;
-
 /** An {@link IdempotencyStore} on Redis (standalone, Sentinel or Cluster). */
 export function createRedisIdempotencyStore(
   options: RedisIdempotencyStoreOptions,
 ): IdempotencyStore {
-  const v = validatorFor('createRedisIdempotencyStore');
-  v.knownOptions(options, KNOWN);
-  const { client } = options;
-  if (typeof client !== 'object' || client === null || typeof client.defineCommand !== 'function') {
-    throw v.fail('client', client, 'an ioredis Redis or Cluster instance');
-  }
-  const prefix = validatePrefix(
-    options.prefix ?? DEFAULT_PREFIX,
-    'createRedisIdempotencyStore.prefix',
-  );
-  const deadlineMs = v.positiveInteger('deadlineMs', options.deadlineMs, 1000, 'milliseconds');
-  const clock = v.optionalFunc<Clock>('clockForTests', options.clockForTests);
-  const keys = createKeyspace(prefix, 'idem');
+  const { keyspace, runner, call, clockForTests } = setupRedisStore(options, {
+    component: 'createRedisIdempotencyStore',
+    feature: 'idempotency',
+    short: 'idem',
+    version: VERSION,
+    defaultDeadlineMs: 1000,
+    evictionImpact: 'an evicted record lets a retried request run again',
+  });
   // Record ids are already SHA-256 hashes of (scope, key) made by the engine — base64url, no
   // braces — so they go into the hash tag as they are, without hashing them a second time.
   // A custom caller passing its own ids gets them hashed (any text is safe then).
   const keyOf = (record: string) =>
-    HASHED_ID.test(record) ? `${keys.prefix}{${record}}` : keys.key(record);
-  const runner = createScriptRunner(client, 'keel:idem', VERSION);
-  const call = createStoreCaller({
-    feature: 'idempotency',
-    deadlineMs,
-    client,
-    events: toEvents(options.events),
-    ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
-  });
-  const now = () => (clock ? String(clock()) : '');
+    HASHED_ID.test(record) ? `${keyspace.prefix}{${record}}` : keyspace.key(record);
+  const now = () => (clockForTests ? String(clockForTests()) : '');
+
+  /**
+   * Claims whose acquire timed out with its reply still on the way, by record: settled once
+   * the reply came (and a late claim was released) or the script was refused. A retry of the
+   * same key in this process waits for it, so it never meets the claim of its own timed-out
+   * attempt (409) in the moments between Redis answering and the release.
+   */
+  const unsettled = new Map<string, Promise<unknown>>();
+
+  /** Release a claim that was taken after its caller gave up (the client was told 503). */
+  function releaseLate(key: string, token: string, outcome: AcquireOutcome): Promise<unknown> {
+    if (outcome.kind !== 'claimed' && outcome.kind !== 'taken-over') return Promise.resolve();
+    // Unguarded: the release must run whenever Redis gets to it. By token, so it can only
+    // delete this claim. (A taken-over record is deleted too: the previous owner's lease had
+    // expired, and it is fenced whether the record is ours or gone.)
+    return runner.run(releaseClaim, [key], [token]);
+  }
+
+  function track(
+    record: string,
+    sent: Promise<AcquireOutcome>,
+    undo: (o: AcquireOutcome) => unknown,
+  ) {
+    const settled = sent
+      .then(undo)
+      .catch(() => {})
+      .finally(() => {
+        if (unsettled.get(record) === settled) unsettled.delete(record);
+      });
+    unsettled.set(record, settled);
+  }
+
+  function acquire(req: AcquireRequest): Promise<AcquireOutcome> {
+    const key = keyOf(req.record);
+    const args: ScriptArg[] = [req.token, req.fingerprint, req.leaseMs, req.retentionMs, now()];
+    let sent: Promise<AcquireOutcome> | undefined;
+    let undone: Promise<unknown> | undefined;
+    // Core's compensation and a waiting retry share one release.
+    const undo = (outcome: AcquireOutcome) => {
+      undone ??= releaseLate(key, req.token, outcome);
+      return undone;
+    };
+    return call(
+      'acquire',
+      (attempt) => {
+        const run = () =>
+          // Buffers: a replayed body is binary. Decoded inside the call, so a corrupt record
+          // is classified as store data (503), not left to surface as a 500.
+          runner.runBuffer(acquireRecord, [key], args, attempt).then(decodeRecord);
+        const before = unsettled.get(req.record);
+        sent = before ? before.then(run) : run();
+        return sent;
+      },
+      undo,
+    ).catch((error: unknown) => {
+      if (sent && isTimeout(error)) track(req.record, sent, undo);
+      throw error;
+    });
+  }
+
+  function decodeRecord(reply: unknown): AcquireOutcome {
+    try {
+      return decodeAcquire(reply);
+    } catch (error) {
+      if (!(error instanceof CorruptRecordError)) throw error;
+      throw new StoreDataError('acquire', keyspace.prefix, error.message, error);
+    }
+  }
 
   return {
     kind: 'redis',
-    // The hot paths chain with .then instead of async/await: one promise and one tick fewer.
-    acquire(req) {
-      // Buffers: a replayed body is binary.
-      return call('acquire', () =>
-        runner.runBuffer(
-          acquireRecord,
-          [keyOf(req.record)],
-          [req.token, req.fingerprint, req.leaseMs, req.retentionMs, now()],
-        ),
-      ).then(decodeAcquire);
-    },
+    acquire,
     complete(record, token, completion, retentionMs) {
       const args = completion.stored
         ? [
@@ -107,21 +144,29 @@ export function createRedisIdempotencyStore(
             retentionMs,
           ]
         : [token, '0', completion.status, '', '', retentionMs];
+      // Unguarded (see the top of the file): a completion that lands late stores the response
+      // the client already got, so its retry replays it instead of running again.
       return call('complete', () => runner.run(completeRecord, [keyOf(record)], args)).then(
         decodeComplete,
       );
     },
     async release(record, token) {
+      // Unguarded: a late release frees the key for the retry the 5xx invited.
       const reply = await call('release', () => runner.run(releaseClaim, [keyOf(record)], [token]));
       return decodeTransition('release-claim', reply);
     },
     async renew(record, token, leaseMs, retentionMs) {
-      const reply = await call('renew', () =>
-        runner.run(renewLease, [keyOf(record)], [token, leaseMs, retentionMs, now()]),
+      // Guarded: a heartbeat that starts late would only extend a lease the next beat renews.
+      const reply = await call('renew', (attempt) =>
+        runner.run(renewLease, [keyOf(record)], [token, leaseMs, retentionMs, now()], attempt),
       );
       return decodeTransition('renew-lease', reply);
     },
   };
+}
+
+function isTimeout(error: unknown): boolean {
+  return isKeelError(error) && error.code === coreCodes.STORE_TIMEOUT;
 }
 
 function decodeComplete(reply: unknown) {

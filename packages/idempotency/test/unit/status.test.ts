@@ -1,7 +1,7 @@
 import { UnexpectedScriptReplyError } from '@keel/core';
 import { describe, expect, it } from 'vitest';
 import { FenceCode, ScriptStatus } from '../../src/index.js';
-import { decodeAcquire, decodeTransition } from '../../src/status.js';
+import { CorruptRecordError, decodeAcquire, decodeTransition } from '../../src/status.js';
 
 describe('script replies', () => {
   it('decode every acquire status', () => {
@@ -46,11 +46,29 @@ describe('script replies', () => {
   it('turn anything else into UnexpectedScriptReplyError (a bug or a version skew)', () => {
     expect(() => decodeAcquire([42])).toThrow(UnexpectedScriptReplyError);
     expect(() => decodeAcquire('OK')).toThrow(UnexpectedScriptReplyError);
-    expect(() =>
-      decodeAcquire([ScriptStatus.REPLAY, 200, Buffer.from('not json'), Buffer.alloc(0)]),
-    ).toThrow(UnexpectedScriptReplyError);
     expect(() => decodeTransition('release-claim', [ScriptStatus.FENCED, 9])).toThrow(
       /release-claim/,
+    );
+  });
+
+  it('report a record whose stored fields cannot be read as corrupt data, not as a bug', () => {
+    const body = Buffer.alloc(0);
+    const corrupt = [
+      [ScriptStatus.REPLAY, 200, Buffer.from('not json'), body],
+      [ScriptStatus.REPLAY, 200, Buffer.from('["a"]'), body],
+      [ScriptStatus.REPLAY, 200, Buffer.from('{"etag":1}'), body],
+      // A missing status (Lua's tonumber gave nil) cuts the reply short.
+      [ScriptStatus.REPLAY],
+      [ScriptStatus.REPLAY, 200, Buffer.from('{}')],
+      [ScriptStatus.REPLAY, 42, Buffer.from('{}'), body],
+      [ScriptStatus.NOT_STORED],
+      [ScriptStatus.CORRUPT, Buffer.from('lease')],
+    ];
+    for (const reply of corrupt) {
+      expect(() => decodeAcquire(reply), JSON.stringify(reply)).toThrow(CorruptRecordError);
+    }
+    expect(() => decodeAcquire([ScriptStatus.CORRUPT, Buffer.from('lease')])).toThrow(
+      /lease cannot be read/,
     );
   });
 });
