@@ -43,8 +43,12 @@ describe.each(frameworks)('%s example API', (_name, createApp) => {
   });
 
   it('answers /health with 503 problem+json when Redis is unreachable', async () => {
-    // Never connected and no offline queue: PING fails at once, as while Redis is down.
-    const redis = createTestRedis({ lazyConnect: true, enableOfflineQueue: false });
+    // Nothing listens on port 1 and there is no offline queue: PING fails, as while Redis is down.
+    const redis = createTestRedis({
+      url: 'redis://127.0.0.1:1',
+      enableOfflineQueue: false,
+      retryStrategy: () => 50,
+    });
     const res = await request(makeApp({ redis })).get('/health');
     expect(res.status).toBe(503);
     expect(res.headers['content-type']).toMatch(PROBLEM);

@@ -47,9 +47,10 @@ export function warnOnEvictionPolicy(
   switches?: WarningSwitches,
 ): void {
   if (impact === undefined || warned.has(feature)) return;
-  warned.add(feature);
   const warnings = createWarnings({ switches, events });
+  // A store that turned the warning off does not silence it for the feature's other stores.
   if (!warnings.enabled('evictionPolicy')) return;
+  warned.add(feature);
   readEvictionPolicy(client).then((policy) => {
     if (policy === undefined || policy === 'noeviction') return;
     warnings.warn(
