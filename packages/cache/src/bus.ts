@@ -93,76 +93,119 @@ function subscriberOf(client: RedisClient): RedisClient {
 }
 
 export function createInvalidationBus(init: BusInit): InvalidationBus {
-  const { client, runner, call, l1, events, warnings } = init;
-  const keyspace = createKeyspace(init.prefix, 'cache');
-  const keyFamily = keyspace.prefix;
-  const counterKey = keyspace.key('bus', 'generation');
-  const channel = busChannel(init.prefix, client);
-  const origin = randomBytes(9).toString('base64url');
-  const subscriber = subscriberOf(client);
-  let last: number | undefined;
-  let closed = false;
-  let retry: NodeJS.Timeout | undefined;
-  let readyWaiters: (() => void)[] = [];
+  return new RedisInvalidationBus(init);
+}
+
+type BusCommand = 'SUBSCRIBE' | 'GET' | 'PUBLISH';
+
+class RedisInvalidationBus implements InvalidationBus {
+  readonly #init: BusInit;
+  readonly #keyFamily: string;
+  readonly #counterKey: string;
+  readonly #channel: string;
+  readonly #origin = randomBytes(9).toString('base64url');
+  readonly #subscriber: RedisClient;
+  /** The last generation seen: from a message, or read from Redis after a (re)subscribe. */
+  #last: number | undefined;
+  #closed = false;
+  #retry: NodeJS.Timeout | undefined;
+  #readyWaiters: (() => void)[] = [];
   /** Set while Redis refuses the bus: the retry pause, growing up to REFUSED_RETRY_MAX_MS. */
-  let refusedPauseMs: number | undefined;
+  #refusedPauseMs: number | undefined;
 
-  const down = () => {
-    l1.healthy = false;
-  };
-  const release = () => {
-    const waiters = readyWaiters;
-    readyWaiters = [];
-    for (const resolve of waiters) resolve();
-  };
-  const markReady = () => {
-    l1.healthy = true;
-    refusedPauseMs = undefined;
-    release();
-  };
-
-  /** Warn (once per cache) and report (once per episode) that Redis refused the bus. */
-  function refused(command: 'SUBSCRIBE' | 'GET' | 'PUBLISH', error: unknown): void {
-    events.emit('cache.l1-refused', { command }, { error });
-    const reply = error instanceof Error ? error.message : String(error);
-    const effect =
-      command === 'PUBLISH'
-        ? "other instances' L1s are not told about invalidations (each entry stays at most l1.ttlMs)"
-        : "this instance's L1 stays off (it could not hear invalidations)";
-    warnings.warn(
-      'l1BusRefused',
-      `createCache: Redis refused the L1 invalidation bus's ${command} (${reply}), so ${effect}. Grant the Redis user the channel and the counter key, e.g. ACL SETUSER <user> &${channel} ~${keyFamily}* (see the @keel/cache README, "On production Redis"), or set l1: false.`,
-    );
+  constructor(init: BusInit) {
+    this.#init = init;
+    const keyspace = createKeyspace(init.prefix, 'cache');
+    this.#keyFamily = keyspace.prefix;
+    this.#counterKey = keyspace.key('bus', 'generation');
+    this.#channel = busChannel(init.prefix, init.client);
+    const subscriber = subscriberOf(init.client);
+    this.#subscriber = subscriber;
+    const down = () => this.#down();
+    subscriber.on('message', (from: string, text: string) => this.#onMessage(from, text));
+    subscriber.on('ready', () => void this.#resync());
+    subscriber.on('close', down);
+    subscriber.on('reconnecting', down);
+    subscriber.on('end', down);
+    if (subscriber.status === 'ready') void this.#resync();
   }
 
-  function failed(command: 'SUBSCRIBE' | 'GET', error: unknown): void {
-    down();
-    let pauseMs = RESYNC_RETRY_MS;
-    if (isRefusal(error)) {
-      if (refusedPauseMs === undefined) refused(command, error);
-      pauseMs = Math.min((refusedPauseMs ?? RESYNC_RETRY_MS / 2) * 2, REFUSED_RETRY_MAX_MS);
-      refusedPauseMs = pauseMs;
-      // Nothing to wait for: the L1 stays off until the ACL changes.
-      release();
-    }
-    retry = setTimeout(() => void resync(), pauseMs);
-    retry.unref();
-  }
-
-  async function resync(): Promise<void> {
-    clearTimeout(retry);
-    if (closed) return;
+  async publish(message: InvalidationMessage): Promise<void> {
+    const { call, runner } = this.#init;
+    const args = [
+      this.#channel,
+      JSON.stringify({ ...message, o: this.#origin }),
+      COUNTER_LIFETIME_MS,
+    ];
     try {
-      await subscriber.subscribe(channel);
+      // Not guarded by the caller's deadline, unlike fills: a message that goes out late only
+      // makes L1s forget more, and is better than none (the store is already invalidated;
+      // the caller was told it failed and may not retry).
+      await call('publish', async () =>
+        decodeOk(
+          'publish-invalidation',
+          await runner.run(publishInvalidation, [this.#counterKey], args),
+        ),
+      );
     } catch (error) {
-      return failed('SUBSCRIBE', error);
+      // The store is invalidated; only the L1s cannot be told. Their subscriptions are refused
+      // too (same ACL), so they are off; a rejection here would only turn every
+      // set/delete/invalidate into an error the application cannot fix by retrying.
+      if (!isRefusal(error)) throw error;
+      this.#refused('PUBLISH', error);
+    }
+  }
+
+  ready(): Promise<void> {
+    if (this.#init.l1.healthy || this.#refusedPauseMs !== undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#down();
+    this.#release();
+    try {
+      await this.#subscriber.quit();
+    } catch {
+      this.#subscriber.disconnect();
+    }
+  }
+
+  #down(): void {
+    this.#init.l1.healthy = false;
+  }
+
+  #release(): void {
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  #markReady(): void {
+    this.#init.l1.healthy = true;
+    this.#refusedPauseMs = undefined;
+    this.#release();
+  }
+
+  /** Subscribe, then compare the generation counter with the last one seen. */
+  async #resync(): Promise<void> {
+    clearTimeout(this.#retry);
+    if (this.#closed) return;
+    const { client, call, l1, events } = this.#init;
+    try {
+      await this.#subscriber.subscribe(this.#channel);
+    } catch (error) {
+      return this.#failed('SUBSCRIBE', error);
     }
     let current: number;
     try {
-      current = Number((await call('bus-generation', () => client.get(counterKey))) ?? 0);
+      current = Number((await call('bus-generation', () => client.get(this.#counterKey))) ?? 0);
     } catch (error) {
-      return failed('GET', error);
+      return this.#failed('GET', error);
     }
+    const last = this.#last;
     if (last !== undefined && current !== last) {
       l1.clear();
       events.emit('cache.l1-resync', {
@@ -171,12 +214,42 @@ export function createInvalidationBus(init: BusInit): InvalidationBus {
         toGeneration: current,
       });
     }
-    last = Math.max(last ?? 0, current);
-    if (subscriber.status === 'ready') markReady();
+    this.#last = Math.max(last ?? 0, current);
+    if (this.#subscriber.status === 'ready') this.#markReady();
   }
 
-  function onMessage(from: string, text: string): void {
-    if (from !== channel) return;
+  /** The L1 stays off; try again soon after an outage, ever more slowly while refused. */
+  #failed(command: 'SUBSCRIBE' | 'GET', error: unknown): void {
+    this.#down();
+    let pauseMs = RESYNC_RETRY_MS;
+    if (isRefusal(error)) {
+      if (this.#refusedPauseMs === undefined) this.#refused(command, error);
+      pauseMs = Math.min((this.#refusedPauseMs ?? RESYNC_RETRY_MS / 2) * 2, REFUSED_RETRY_MAX_MS);
+      this.#refusedPauseMs = pauseMs;
+      // Nothing to wait for: the L1 stays off until the ACL changes.
+      this.#release();
+    }
+    this.#retry = setTimeout(() => void this.#resync(), pauseMs);
+    this.#retry.unref();
+  }
+
+  /** Report (per episode; per message for PUBLISH) and warn (once per cache) that Redis refused the bus. */
+  #refused(command: BusCommand, error: unknown): void {
+    this.#init.events.emit('cache.l1-refused', { command }, { error });
+    const reply = error instanceof Error ? error.message : String(error);
+    const effect =
+      command === 'PUBLISH'
+        ? "other instances' L1s are not told about invalidations (each entry stays at most l1.ttlMs)"
+        : "this instance's L1 stays off (it could not hear invalidations)";
+    this.#init.warnings.warn(
+      'l1BusRefused',
+      `createCache: Redis refused the L1 invalidation bus's ${command} (${reply}), so ${effect}. Grant the Redis user the channel and the counter key, e.g. ACL SETUSER <user> &${this.#channel} ~${this.#keyFamily}* (see the @keel/cache README, "On production Redis"), or set l1: false.`,
+    );
+  }
+
+  #onMessage(from: string, text: string): void {
+    if (from !== this.#channel) return;
+    const { l1, events } = this.#init;
     const space = text.indexOf(' ');
     const generation = Number(text.slice(0, space));
     let message: InvalidationMessage & { o?: string };
@@ -185,6 +258,7 @@ export function createInvalidationBus(init: BusInit): InvalidationBus {
     } catch {
       return;
     }
+    const last = this.#last;
     // A jump means missed messages; a smaller number means the counter expired and restarted.
     if (last !== undefined && (generation > last + 1 || generation < last)) {
       l1.clear();
@@ -193,58 +267,9 @@ export function createInvalidationBus(init: BusInit): InvalidationBus {
         fromGeneration: last,
         toGeneration: generation,
       });
-    } else if (message.o !== origin) {
+    } else if (message.o !== this.#origin) {
       l1.invalidate(message.k ?? [], message.t ?? []);
     }
-    last = generation;
+    this.#last = generation;
   }
-
-  subscriber.on('message', onMessage);
-  subscriber.on('ready', () => void resync());
-  subscriber.on('close', down);
-  subscriber.on('reconnecting', down);
-  subscriber.on('end', down);
-  if (subscriber.status === 'ready') void resync();
-
-  return {
-    async publish(message) {
-      const payload = JSON.stringify({ ...message, o: origin });
-      try {
-        // Not guarded by the caller's deadline, unlike fills: a message that goes out late
-        // only makes L1s forget more, and is better than none (the store is already
-        // invalidated; the caller was told it failed and may not retry).
-        await call('publish', async () =>
-          decodeOk(
-            'publish-invalidation',
-            await runner.run(
-              publishInvalidation,
-              [counterKey],
-              [channel, payload, COUNTER_LIFETIME_MS],
-            ),
-          ),
-        );
-      } catch (error) {
-        // The store is invalidated; only the L1s cannot be told. Their subscriptions are
-        // refused too (same ACL), so they are off; a rejection here would only turn every
-        // set/delete/invalidate into an error the application cannot fix by retrying.
-        if (!isRefusal(error)) throw error;
-        refused('PUBLISH', error);
-      }
-    },
-    ready() {
-      if (l1.healthy || refusedPauseMs !== undefined) return Promise.resolve();
-      return new Promise((resolve) => readyWaiters.push(resolve));
-    },
-    async close() {
-      closed = true;
-      clearTimeout(retry);
-      down();
-      release();
-      try {
-        await subscriber.quit();
-      } catch {
-        subscriber.disconnect();
-      }
-    },
-  };
 }
