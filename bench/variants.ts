@@ -3,8 +3,10 @@
  * entry each, plus (usually) one server file under `bench/servers/`.
  *
  * Ratios: each row is compared with its group's first row (`bare Express` for the `express`
- * group), unless it names another row in `baseline` — Redis-backed features name the raw
- * EVALSHA ceiling of their framework, the best any one-round-trip feature can do.
+ * group), unless it names another row in `baseline`. Redis CPU has its own reference row: the
+ * baseline when that one uses Redis, else `redisBaseline`, else the group's first Redis row —
+ * the raw EVALSHA ceiling of its framework for the rate-limit rows, the best any
+ * one-round-trip feature can do.
  */
 import type autocannon from 'autocannon';
 import { fixedKey, freshKeys, ORDER_REQUEST } from './idempotency-requests.js';
@@ -21,6 +23,11 @@ export interface BenchVariant {
   group: string;
   /** Compare with this row instead of the group's first row. */
   baseline?: string;
+  /**
+   * Compare Redis CPU with this row. Default: `baseline` when it uses Redis, else the group's
+   * first row with `redis: true`.
+   */
+  redisBaseline?: string;
   /** True when the server talks to Redis: it gets `BENCH_REDIS_URL` and a `cmds/req` column. */
   redis?: boolean;
   /** Path (and query) to hit. @default '/' */

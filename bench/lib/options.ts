@@ -2,10 +2,10 @@
 import { parseArgs } from 'node:util';
 
 export interface BenchOptions {
-  /** Measured run per variant and round, seconds. */
-  durationS: number;
-  /** Discarded warm-up run per variant before the first round, seconds (0 = none). */
-  warmupS: number;
+  /** Requests per variant and round (autocannon `amount`): every round measures the same work. */
+  requests: number;
+  /** Requests per variant in the discarded warm-up before the first round (0 = none). */
+  warmup: number;
   rounds: number;
   connections: number;
   pipelining: number;
@@ -17,30 +17,47 @@ export interface BenchOptions {
   redisUrl: string | undefined;
   /** Write `bench/results/<timestamp>.md` as well as stdout. */
   save: boolean;
+  /** Pin servers to one core, runner + private Redis to another (when taskset and 2 cores). */
+  pin: boolean;
 }
+
+/** Defaults: a full run (32 rows) stays under 5 minutes on a busy 2-core machine. */
+export const DEFAULTS = { requests: 1500, warmup: 1000, rounds: 5 } as const;
+/** A Redis row's warm-up is at least this long: it is the MONITOR sample behind rt/req. */
+export const MIN_REDIS_SAMPLE = 200;
 
 export const USAGE = `Usage: pnpm bench [options]
 
-  --duration <s>      measured seconds per variant and round  (BENCH_DURATION, default 5)
-  --warmup <s>        discarded warm-up seconds per variant   (BENCH_WARMUP, default 2)
-  --rounds <n>        rounds, variants interleaved            (BENCH_ROUNDS, default 3)
+  --requests <n>      requests per variant and round          (BENCH_REQUESTS, default ${DEFAULTS.requests})
+  --warmup <n>        discarded warm-up requests per variant  (BENCH_WARMUP, default ${DEFAULTS.warmup};
+                      0 = none, but a Redis row still runs ${MIN_REDIS_SAMPLE} under MONITOR for rt/req)
+  --rounds <n>        rounds, variants interleaved, order     (BENCH_ROUNDS, default ${DEFAULTS.rounds})
+                      rotated each round
   --connections <n>   autocannon connections                  (BENCH_CONNECTIONS, default 50)
   --pipelining <n>    autocannon pipelining                   (BENCH_PIPELINING, default 1)
   --only <pattern>    run rows whose name contains it, or matches /regex/; comma-separated or
                       repeated; their baselines run too        (BENCH_ONLY)
   --baseline <name>   compare every row with this row          (BENCH_BASELINE)
   --no-save           print the table only, do not write bench/results/
+  --no-pin            do not pin processes to cores            (BENCH_PIN=0)
+                      (default: with taskset and >= 2 cores, servers on core 0, the runner and
+                      the private redis-server on core 1)
   -h, --help
 
 Redis: BENCH_REDIS_URL or REDIS_URL; when neither is set a private redis-server is started
 for the run (only if a selected row needs Redis) and stopped at the end.`;
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions | 'help' {
+  if (argv.some((arg) => arg.startsWith('--duration')) || env.BENCH_DURATION) {
+    throw new Error(
+      '--duration (BENCH_DURATION) is gone: rounds now run a fixed number of requests, --requests <n>',
+    );
+  }
   const { values } = parseArgs({
     args: argv,
     allowPositionals: false,
     options: {
-      duration: { type: 'string' },
+      requests: { type: 'string' },
       warmup: { type: 'string' },
       rounds: { type: 'string' },
       connections: { type: 'string' },
@@ -48,6 +65,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       only: { type: 'string', multiple: true },
       baseline: { type: 'string' },
       'no-save': { type: 'boolean' },
+      'no-pin': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -56,17 +74,28 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     .flatMap((pattern) => pattern.split(','))
     .map((pattern) => pattern.trim())
     .filter(Boolean);
-  return {
-    durationS: positive('duration', values.duration ?? env.BENCH_DURATION, 5),
-    warmupS: positive('warmup', values.warmup ?? env.BENCH_WARMUP, 2, true),
-    rounds: positiveInt('rounds', values.rounds ?? env.BENCH_ROUNDS, 3),
+  const opts: BenchOptions = {
+    requests: positiveInt('requests', values.requests ?? env.BENCH_REQUESTS, DEFAULTS.requests),
+    warmup: positiveInt('warmup', values.warmup ?? env.BENCH_WARMUP, DEFAULTS.warmup, true),
+    rounds: positiveInt('rounds', values.rounds ?? env.BENCH_ROUNDS, DEFAULTS.rounds),
     connections: positiveInt('connections', values.connections ?? env.BENCH_CONNECTIONS, 50),
     pipelining: positiveInt('pipelining', values.pipelining ?? env.BENCH_PIPELINING, 1),
     only,
     baseline: values.baseline ?? env.BENCH_BASELINE ?? undefined,
     redisUrl: env.BENCH_REDIS_URL || env.REDIS_URL || undefined,
     save: !values['no-save'],
+    pin: !values['no-pin'] && env.BENCH_PIN !== '0',
   };
+  // autocannon gives each connection its share of the requests and refuses an empty share.
+  for (const [name, amount] of [
+    ['requests', opts.requests],
+    ['warmup', opts.warmup],
+  ] as const) {
+    if (amount > 0 && amount < opts.connections) {
+      throw new Error(`--${name} ${amount} is below --connections ${opts.connections}`);
+    }
+  }
+  return opts;
 }
 
 function positive(name: string, raw: string | undefined, fallback: number, zeroOk = false): number {
@@ -80,8 +109,13 @@ function positive(name: string, raw: string | undefined, fallback: number, zeroO
   return value;
 }
 
-function positiveInt(name: string, raw: string | undefined, fallback: number): number {
-  const value = positive(name, raw, fallback);
+function positiveInt(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  zeroOk = false,
+): number {
+  const value = positive(name, raw, fallback, zeroOk);
   if (!Number.isInteger(value)) throw new Error(`--${name} must be an integer, got "${raw}"`);
   return value;
 }

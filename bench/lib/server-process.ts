@@ -1,7 +1,9 @@
 /**
- * One bench server in its own child process (`node --import tsx bench/servers/<file>`). The
- * runner keeps every child it started in one registry and kills them by PID at the end, on
- * error, on Ctrl-C and — as a last resort — synchronously in the process 'exit' hook.
+ * One bench server in its own child process (`node --import tsx bench/servers/<file>`, under
+ * `taskset -c <core>` when pinned). The runner keeps every child it started in one registry and
+ * kills them by PID at the end, on error, on Ctrl-C and — as a last resort — synchronously in
+ * the process 'exit' hook. The child reports its own CPU time on request (see
+ * servers/support/announce.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
@@ -10,6 +12,13 @@ import { createInterface } from 'node:readline';
 const START_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 3_000;
 const LOG_TAIL_CHARS = 4096;
+const CPU_TIMEOUT_MS = 10_000;
+
+/** CPU time a process has used so far, µs (user + system, every thread). */
+export interface CpuTime {
+  userUs: number;
+  systemUs: number;
+}
 
 export interface ServerProcess {
   readonly name: string;
@@ -18,6 +27,8 @@ export interface ServerProcess {
   /** The last few KB of the child's stdout/stderr, for error messages. */
   logTail(): string;
   isRunning(): boolean;
+  /** The child's `process.cpuUsage()`, asked over its stdin and answered on its stdout. */
+  cpuUsage(): Promise<CpuTime>;
   /** SIGTERM, then SIGKILL after a grace period; resolves once the process has exited. */
   stop(): Promise<void>;
 }
@@ -46,11 +57,15 @@ export function killAllNow(): void {
 export async function startServer(
   name: string,
   serverFile: string,
-  opts: { cwd: string; env: NodeJS.ProcessEnv },
+  opts: { cwd: string; env: NodeJS.ProcessEnv; core?: number },
 ): Promise<ServerProcess> {
   const file = path.join(opts.cwd, 'bench', 'servers', serverFile);
+  const argv = [process.execPath, '--import', 'tsx', file];
+  // `core`: run under `taskset -c <core>`, which execs node, so the PID is node's and every
+  // thread it starts inherits the mask.
+  if (opts.core !== undefined) argv.unshift('taskset', '-c', String(opts.core));
   // stdin stays an open pipe: the server exits when it closes, i.e. when the runner dies.
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd,
     env: opts.env,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -69,11 +84,37 @@ export async function startServer(
   track(child, pid);
 
   const alive = () => child.exitCode === null && child.signalCode === null;
+  const cpuWaiters: Array<(cpu: CpuTime) => void> = [];
+  const onCpuLine = (line: string): boolean => {
+    if (!line.startsWith('{"cpu":')) return false;
+    const [userUs, systemUs] = (JSON.parse(line) as { cpu: [number, number] }).cpu;
+    cpuWaiters.shift()?.({ userUs, systemUs });
+    return true;
+  };
   const server: Omit<ServerProcess, 'port'> = {
     name,
     pid,
     logTail: () => log,
     isRunning: alive,
+    cpuUsage() {
+      return new Promise<CpuTime>((resolve, reject) => {
+        if (!alive()) {
+          reject(new Error(`${name} exited:\n${log}`));
+          return;
+        }
+        const timer = setTimeout(() => {
+          const i = cpuWaiters.indexOf(done);
+          if (i >= 0) cpuWaiters.splice(i, 1);
+          reject(new Error(`${name} did not report its CPU time within ${CPU_TIMEOUT_MS} ms`));
+        }, CPU_TIMEOUT_MS);
+        const done = (cpu: CpuTime) => {
+          clearTimeout(timer);
+          resolve(cpu);
+        };
+        cpuWaiters.push(done);
+        child.stdin!.write('cpu\n');
+      });
+    },
     async stop() {
       if (!alive()) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -87,7 +128,7 @@ export async function startServer(
   };
 
   try {
-    const port = await waitForPort(child, append);
+    const port = await waitForPort(child, append, onCpuLine);
     return { ...server, port };
   } catch (error) {
     await server.stop();
@@ -96,8 +137,15 @@ export async function startServer(
   }
 }
 
-/** Reads stdout lines until one is `{"port":N}`; keeps reading (into the log) afterwards. */
-function waitForPort(child: ChildProcess, append: (text: string) => void): Promise<number> {
+/**
+ * Reads stdout lines until one is `{"port":N}`; keeps reading afterwards, handing `{"cpu":…}`
+ * lines to `onCpuLine` and everything else to the log.
+ */
+function waitForPort(
+  child: ChildProcess,
+  append: (text: string) => void,
+  onCpuLine: (line: string) => boolean,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (error: Error | null, port = 0) => {
@@ -117,6 +165,7 @@ function waitForPort(child: ChildProcess, append: (text: string) => void): Promi
     child.once('exit', onExit);
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
+      if (onCpuLine(line)) return;
       append(`${line}\n`);
       if (settled || !line.startsWith('{')) return;
       try {

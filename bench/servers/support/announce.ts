@@ -1,9 +1,12 @@
 /**
  * The contract between a bench server and `bench/run.ts`: listen on an ephemeral loopback
- * port, print one JSON line `{"port":N}` on stdout, and exit on SIGTERM or when the runner's
- * stdin pipe closes (so a killed runner never leaves servers behind).
+ * port, print one JSON line `{"port":N}` on stdout, answer each `cpu` line on stdin with
+ * `{"cpu":[userUs,systemUs]}` (`process.cpuUsage()`, every thread of the process), and exit on
+ * SIGTERM or when the runner's stdin pipe closes (so a killed runner never leaves servers
+ * behind).
  */
 import type { Server } from 'node:http';
+import { createInterface } from 'node:readline';
 
 export async function announce(server: Server, onClose?: () => Promise<unknown>): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -27,6 +30,12 @@ export async function announce(server: Server, onClose?: () => Promise<unknown>)
   process.once('SIGINT', shutdown);
   process.stdin.once('end', shutdown);
   process.stdin.once('close', shutdown);
+  // The runner reads the CPU time before and after each measured run (while no load runs).
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line.trim() !== 'cpu') return;
+    const { user, system } = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ cpu: [user, system] })}\n`);
+  });
   process.stdin.resume();
 
   process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
