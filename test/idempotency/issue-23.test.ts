@@ -223,6 +223,35 @@ describe.each(frameworks)('%s idempotency() on production Redis', (_name, makeAp
   });
 });
 
+describe.each(frameworks)('%s idempotency() behind a server idle timeout', (_name, makeApp) => {
+  it('a request that finds the connection closed for idleness waits for the reconnect and runs once', async () => {
+    const idle = await startRedisServer({ args: ['--timeout', '1'] });
+    const quick = createRedisClient({ url: idle.url, events: quiet });
+    try {
+      await ready(quick);
+      let runs = 0;
+      // The file's afterEach cleans this prefix on the other server: nothing to do there.
+      prefix = testPrefix();
+      const store = createRedisIdempotencyStore({ client: quick, prefix });
+      const app = makeApp({ store }, () => {
+        runs++;
+        return { status: 201, json: {} };
+      });
+      expect((await post(app, randomUUID())).status).toBe(201);
+      // Redis closes the quiet connection after 1 s; the request goes out as it closes.
+      const closed = new Promise<void>((resolve) => quick.once('close', () => resolve()));
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      expect(quick.status).toBe('reconnecting');
+      const res = await post(app, randomUUID());
+      expect(res.status).toBe(201);
+      expect(runs).toBe(2);
+    } finally {
+      await closeClient(quick);
+      await idle.stop();
+    }
+  });
+});
+
 describe('idempotency() under an ACL user', () => {
   // The rule in the package README, for the prefix of this test.
   const rule = (keys: string) => [
