@@ -14,6 +14,7 @@ import {
   type KeelEvents,
   type RedisClient,
   type RedisStoreOptions,
+  serverClockOf,
   setupRedisStore,
   UnexpectedScriptReplyError,
   type WarningSwitches,
@@ -95,6 +96,7 @@ export function createRedisLockStore(
   };
   const ownerKey = (resource: string) => keysOf(resource)[0];
   const fenceKey = (resource: string) => keysOf(resource)[1];
+  const clock = serverClockOf(client);
 
   // Native compare-and-delete, once the background probe has answered; the script until then.
   let native: CompareAndDelete;
@@ -111,19 +113,22 @@ export function createRedisLockStore(
 
   /**
    * Compare-and-delete by the script, without a guard or breaker: the compensation of a lock
-   * taken late, which must run whenever Redis gets it.
+   * taken late, which must run whenever Redis gets it. Sent only once the acquire's reply
+   * arrived, so it cannot overtake it.
    */
   const releaseNow = async (resource: string, token: string) => {
     await runner.run(lockRelease, [ownerKey(resource)], [token]);
   };
 
   /**
-   * Release through the store caller. Neither path is guarded (no `attempt`), on purpose: a
-   * release is the one write whose late run is what its caller wanted. The holder stopped
-   * using the lock when it called `release()` (`isHeld()` is false from then on, even if the
-   * call fails), and an owner token is never handed out again, so a release that Redis runs
-   * after a stall only frees the resource before its TTL would. The native commands are plain
-   * commands, which no guard could cover anyway.
+   * Release through the store caller. The script is guarded like every other: a release given
+   * up on leaves the lock to its TTL, as the caller was told. That also keeps the order of
+   * calls on a connection: a guarded script waits for the server-clock measurement after a
+   * (re)connect, and an unguarded release could overtake an acquire of the same token queued
+   * behind it (Redlock releases on a node whose acquire is still pending) and leave that
+   * node's lock behind. The native commands are plain commands, which no guard covers: they
+   * wait for the same measurement, and a late one only frees a lock its holder gave up when it
+   * called `release()` (an owner token is never handed out again).
    */
   async function release(resource: string, token: string): Promise<HoldStatus> {
     const command = nativeRelease();
@@ -131,7 +136,10 @@ export function createRedisLockStore(
       try {
         const args =
           command === 'DELEX' ? [ownerKey(resource), 'IFEQ', token] : [ownerKey(resource), token];
-        const deleted = await call('lock.release', () => client.call(command, ...args));
+        const deleted = await call('lock.release', async () => {
+          await clock.ready();
+          return client.call(command, ...args);
+        });
         // The native commands do not say whether another owner holds it; both mean "not ours".
         return Number(deleted) === 1 ? ScriptStatus.OK : ScriptStatus.ABSENT;
       } catch (error) {
@@ -142,10 +150,10 @@ export function createRedisLockStore(
         native = undefined;
       }
     }
-    return call('lock.release', async () =>
+    return call('lock.release', async (attempt) =>
       parseHoldReply(
         lockRelease.name,
-        await runner.run(lockRelease, [ownerKey(resource)], [token]),
+        await runner.run(lockRelease, [ownerKey(resource)], [token], attempt),
       ),
     );
   }
