@@ -192,6 +192,57 @@ describe.each(frameworks)('production Redis replies on %s', (_name, makeApp) => 
   });
 });
 
+/** The ACL rule of the README's "On production Redis", for a given prefix. */
+const aclRule = (prefix: string) => [
+  `~${prefix}rl:*`,
+  ...['+evalsha', '+eval', '+time', '+info', '+quit'],
+  ...['+get', '+set', '+del', '+pexpire'],
+  ...['+zadd', '+zcard', '+zcount', '+zrange', '+zrangebyscore', '+zremrangebyscore', '+zrem'],
+];
+
+describe('an ACL user holding exactly the rule the README documents', () => {
+  it('checks, refunds and resets with every algorithm, and nothing is refused', async () => {
+    const prefix = testPrefix();
+    await admin.call('ACL', 'SETUSER', 'keel-rl', 'reset', 'on', '>pw', ...aclRule(prefix));
+    cleanups.push(() => admin.call('ACL', 'DELUSER', 'keel-rl'));
+    const client = await connect({
+      url: server.url,
+      redis: { username: 'keel-rl', password: 'pw' },
+    });
+    const storeEvents: KeelEvent[] = [];
+    const store = createRedisStore({
+      client,
+      prefix,
+      deadlineMs: 2000,
+      events: (e) => storeEvents.push(e),
+    });
+    const policies = ALGORITHM_NAMES.map((a) => ({
+      ...policyOf(`acl-${a}`, a, 2),
+      windowMs: 60_000,
+    }));
+    const check = (cost: number) => store.check({ clientKey: 'acl', cost, policies });
+    const first = await check(1);
+    expect(first.allowed).toBe(true);
+    await check(1);
+    // Refused (the sliding log then reads its entries' times), and a cost above the limit.
+    expect((await check(1)).allowed).toBe(false);
+    expect((await check(3)).allowed).toBe(false);
+    await store.refund({
+      clientKey: 'acl',
+      cost: 1,
+      policies,
+      receipts: first.decisions.map((d) => d.receipt),
+    });
+    expect((await check(1)).allowed).toBe(true);
+    await store.reset({ clientKey: 'acl', policies });
+    expect((await check(2)).allowed).toBe(true);
+    expect(
+      storeEvents.filter((e) => e.name === 'store.call' && e.attributes.outcome !== 'ok'),
+    ).toEqual([]);
+    await closeClient(client);
+  });
+});
+
 describe('a value Keel did not write under a limiter key', () => {
   it.each(ALGORITHM_NAMES)(
     '%s: a data error naming the key family and the policy, and the failure policy',
