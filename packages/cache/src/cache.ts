@@ -241,11 +241,10 @@ export function createCache(options: CacheOptions = {}): Cache {
         deadlineMs,
         ttlMs: v.positiveInteger('lock.ttlMs', lockOptions.ttlMs, 10_000, 'ms'),
         events,
-        // The lock warns (once per process) when Redis may evict its keys. For this fill lock
-        // an eviction costs one extra origin call, never a wrong answer; the warning is left
-        // on because it also stands for the application's own locks, and turning it off here
-        // would silence theirs too. `warnings: { evictionPolicy: false }` turns it off.
-        ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
+        // The fill lock only collapses stampedes: one lost to eviction costs a second origin
+        // call, never a wrong answer, so the lock's eviction warning does not apply to it
+        // (core still warns for the application's own locks).
+        warnings: withSwitch(options.warnings, 'evictionPolicy', false),
       });
     }
     if (
@@ -599,6 +598,16 @@ function redisParts(
     evictionImpact: undefined,
   });
   return { client, runner, call };
+}
+
+/** `switches` with one warning turned on or off (`false`, all off, stays all off). */
+function withSwitch(
+  switches: WarningSwitches | undefined,
+  name: string,
+  on: boolean,
+): WarningSwitches {
+  if (typeof switches === 'boolean') return switches ? { [name]: on } : false;
+  return { ...(switches ?? {}), [name]: on };
 }
 
 function parseL1(v: ReturnType<typeof validatorFor>, option: true | L1Options): L1Options {
