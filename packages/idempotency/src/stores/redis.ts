@@ -15,16 +15,28 @@
  * another owner took over meanwhile.
  */
 import {
+  type Clock,
   codes as coreCodes,
   isKeelError,
+  type Keyspace,
   type RedisStoreOptions,
+  type RedisStoreParts,
   type ScriptArg,
+  type ScriptRunner,
+  type StoreAttempt,
+  type StoreCaller,
   StoreDataError,
   setupRedisStore,
 } from '@keel/core';
 import { acquireRecord, completeRecord, releaseClaim, renewLease } from '../scripts/generated.js';
 import { CorruptRecordError, decodeAcquire, decodeTransition } from '../status.js';
-import type { AcquireOutcome, AcquireRequest, IdempotencyStore } from '../types.js';
+import type {
+  AcquireOutcome,
+  AcquireRequest,
+  Completion,
+  IdempotencyStore,
+  TransitionOutcome,
+} from '../types.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -47,122 +59,157 @@ const HASHED_ID = /^[A-Za-z0-9_-]{22}$/;
 export function createRedisIdempotencyStore(
   options: RedisIdempotencyStoreOptions,
 ): IdempotencyStore {
-  const { keyspace, runner, call, clockForTests } = setupRedisStore(options, {
-    component: 'createRedisIdempotencyStore',
-    feature: 'idempotency',
-    short: 'idem',
-    version: VERSION,
-    defaultDeadlineMs: 1000,
-    evictionImpact: 'an evicted record lets a retried request run again',
-  });
-  // Record ids are already SHA-256 hashes of (scope, key) made by the engine — base64url, no
-  // braces — so they go into the hash tag as they are, without hashing them a second time.
-  // A custom caller passing its own ids gets them hashed (any text is safe then).
-  const keyOf = (record: string) =>
-    HASHED_ID.test(record) ? `${keyspace.prefix}{${record}}` : keyspace.key(record);
-  const now = () => (clockForTests ? String(clockForTests()) : '');
+  return new RedisIdempotencyStore(
+    setupRedisStore(options, {
+      component: 'createRedisIdempotencyStore',
+      feature: 'idempotency',
+      short: 'idem',
+      version: VERSION,
+      defaultDeadlineMs: 1000,
+      evictionImpact: 'an evicted record lets a retried request run again',
+    }),
+  );
+}
 
+class RedisIdempotencyStore implements IdempotencyStore {
+  readonly kind = 'redis';
+  readonly #keyspace: Keyspace;
+  readonly #runner: ScriptRunner;
+  readonly #call: StoreCaller;
+  readonly #clockForTests: Clock | undefined;
   /**
    * Claims whose acquire timed out with its reply still on the way, by record: settled once
    * the reply came (and a late claim was released) or the script was refused. A retry of the
    * same key in this process waits for it, so it never meets the claim of its own timed-out
    * attempt (409) in the moments between Redis answering and the release.
    */
-  const unsettled = new Map<string, Promise<unknown>>();
+  readonly #unsettled = new Map<string, Promise<unknown>>();
 
-  /** Release a claim that was taken after its caller gave up (the client was told 503). */
-  function releaseLate(key: string, token: string, outcome: AcquireOutcome): Promise<unknown> {
-    if (outcome.kind !== 'claimed' && outcome.kind !== 'taken-over') return Promise.resolve();
-    // Unguarded: the release must run whenever Redis gets to it. By token, so it can only
-    // delete this claim. (A taken-over record is deleted too: the previous owner's lease had
-    // expired, and it is fenced whether the record is ours or gone.)
-    return runner.run(releaseClaim, [key], [token]);
+  constructor({ keyspace, runner, call, clockForTests }: RedisStoreParts) {
+    this.#keyspace = keyspace;
+    this.#runner = runner;
+    this.#call = call;
+    this.#clockForTests = clockForTests;
   }
 
-  function track(
-    record: string,
-    sent: Promise<AcquireOutcome>,
-    undo: (o: AcquireOutcome) => unknown,
-  ) {
-    const settled = sent
-      .then(undo)
-      .catch(() => {})
-      .finally(() => {
-        if (unsettled.get(record) === settled) unsettled.delete(record);
-      });
-    unsettled.set(record, settled);
-  }
-
-  function acquire(req: AcquireRequest): Promise<AcquireOutcome> {
-    const key = keyOf(req.record);
-    const args: ScriptArg[] = [req.token, req.fingerprint, req.leaseMs, req.retentionMs, now()];
+  acquire(req: AcquireRequest): Promise<AcquireOutcome> {
+    const key = this.#keyOf(req.record);
+    const { token, fingerprint, leaseMs, retentionMs } = req;
+    const args: ScriptArg[] = [token, fingerprint, leaseMs, retentionMs, this.#now()];
     let sent: Promise<AcquireOutcome> | undefined;
     let undone: Promise<unknown> | undefined;
     // Core's compensation and a waiting retry share one release.
     const undo = (outcome: AcquireOutcome) => {
-      undone ??= releaseLate(key, req.token, outcome);
+      undone ??= this.#releaseLate(key, req.token, outcome);
       return undone;
     };
-    return call(
+    const run = (attempt: StoreAttempt) =>
+      // Buffers: a replayed body is binary. Decoded inside the call, so a corrupt record is
+      // classified as store data (503), not left to surface as a 500.
+      this.#runner
+        .runBuffer(acquireRecord, [key], args, attempt)
+        .then((reply) => this.#decodeRecord(reply));
+    return this.#call(
       'acquire',
       (attempt) => {
-        const run = () =>
-          // Buffers: a replayed body is binary. Decoded inside the call, so a corrupt record
-          // is classified as store data (503), not left to surface as a 500.
-          runner.runBuffer(acquireRecord, [key], args, attempt).then(decodeRecord);
-        const before = unsettled.get(req.record);
-        sent = before ? before.then(run) : run();
+        const before = this.#unsettled.get(req.record);
+        sent = before ? before.then(() => run(attempt)) : run(attempt);
         return sent;
       },
       undo,
     ).catch((error: unknown) => {
-      if (sent && isTimeout(error)) track(req.record, sent, undo);
+      if (sent && isTimeout(error)) this.#track(req.record, sent, undo);
       throw error;
     });
   }
 
-  function decodeRecord(reply: unknown): AcquireOutcome {
+  complete(
+    record: string,
+    token: string,
+    completion: Completion,
+    retentionMs: number,
+  ): Promise<TransitionOutcome> {
+    const args = completion.stored
+      ? [
+          token,
+          '1',
+          completion.response.status,
+          JSON.stringify(completion.response.headers),
+          toBuffer(completion.response.body),
+          retentionMs,
+        ]
+      : [token, '0', completion.status, '', '', retentionMs];
+    // Unguarded (see the top of the file): a completion that lands late stores the response
+    // the client already got, so its retry replays it instead of running again.
+    return this.#call('complete', () =>
+      this.#runner.run(completeRecord, [this.#keyOf(record)], args),
+    ).then(decodeComplete);
+  }
+
+  async release(record: string, token: string): Promise<TransitionOutcome> {
+    // Unguarded: a late release frees the key for the retry the 5xx invited.
+    const reply = await this.#call('release', () =>
+      this.#runner.run(releaseClaim, [this.#keyOf(record)], [token]),
+    );
+    return decodeTransition('release-claim', reply);
+  }
+
+  async renew(
+    record: string,
+    token: string,
+    leaseMs: number,
+    retentionMs: number,
+  ): Promise<TransitionOutcome> {
+    const args = [token, leaseMs, retentionMs, this.#now()];
+    // Guarded: a heartbeat that starts late would only extend a lease the next beat renews.
+    const reply = await this.#call('renew', (attempt) =>
+      this.#runner.run(renewLease, [this.#keyOf(record)], args, attempt),
+    );
+    return decodeTransition('renew-lease', reply);
+  }
+
+  /**
+   * Record ids are already SHA-256 hashes of (scope, key) made by the engine — base64url, no
+   * braces — so they go into the hash tag as they are, without hashing them a second time. A
+   * custom caller passing its own ids gets them hashed (any text is safe then).
+   */
+  #keyOf(record: string): string {
+    const keyspace = this.#keyspace;
+    return HASHED_ID.test(record) ? `${keyspace.prefix}{${record}}` : keyspace.key(record);
+  }
+
+  #now(): string {
+    return this.#clockForTests ? String(this.#clockForTests()) : '';
+  }
+
+  #decodeRecord(reply: unknown): AcquireOutcome {
     try {
       return decodeAcquire(reply);
     } catch (error) {
       if (!(error instanceof CorruptRecordError)) throw error;
-      throw new StoreDataError('acquire', keyspace.prefix, error.message, error);
+      throw new StoreDataError('acquire', this.#keyspace.prefix, error.message, error);
     }
   }
 
-  return {
-    kind: 'redis',
-    acquire,
-    complete(record, token, completion, retentionMs) {
-      const args = completion.stored
-        ? [
-            token,
-            '1',
-            completion.response.status,
-            JSON.stringify(completion.response.headers),
-            toBuffer(completion.response.body),
-            retentionMs,
-          ]
-        : [token, '0', completion.status, '', '', retentionMs];
-      // Unguarded (see the top of the file): a completion that lands late stores the response
-      // the client already got, so its retry replays it instead of running again.
-      return call('complete', () => runner.run(completeRecord, [keyOf(record)], args)).then(
-        decodeComplete,
-      );
-    },
-    async release(record, token) {
-      // Unguarded: a late release frees the key for the retry the 5xx invited.
-      const reply = await call('release', () => runner.run(releaseClaim, [keyOf(record)], [token]));
-      return decodeTransition('release-claim', reply);
-    },
-    async renew(record, token, leaseMs, retentionMs) {
-      // Guarded: a heartbeat that starts late would only extend a lease the next beat renews.
-      const reply = await call('renew', (attempt) =>
-        runner.run(renewLease, [keyOf(record)], [token, leaseMs, retentionMs, now()], attempt),
-      );
-      return decodeTransition('renew-lease', reply);
-    },
-  };
+  /** Release a claim that was taken after its caller gave up (the client was told 503). */
+  #releaseLate(key: string, token: string, outcome: AcquireOutcome): Promise<unknown> {
+    if (outcome.kind !== 'claimed' && outcome.kind !== 'taken-over') return Promise.resolve();
+    // Unguarded: the release must run whenever Redis gets to it. By token, so it can only
+    // delete this claim. (A taken-over record is deleted too: the previous owner's lease had
+    // expired, and it is fenced whether the record is ours or gone.)
+    return this.#runner.run(releaseClaim, [key], [token]);
+  }
+
+  /** Remember a timed-out acquire until its late reply has been compensated, or refused. */
+  #track(record: string, sent: Promise<AcquireOutcome>, undo: (o: AcquireOutcome) => unknown) {
+    const settled: Promise<unknown> = sent
+      .then(undo)
+      .catch(() => {})
+      .finally(() => {
+        if (this.#unsettled.get(record) === settled) this.#unsettled.delete(record);
+      });
+    this.#unsettled.set(record, settled);
+  }
 }
 
 function isTimeout(error: unknown): boolean {
