@@ -3,10 +3,11 @@
  * checked here, with messages that name the option (`rateLimit: option "policies[1].windowMs"
  * must be …`).
  */
-import type { KeelRequest, Validator } from '@keel/core';
+import { hashKeyPart, type KeelRequest, type Validator } from '@keel/core';
 import { ALGORITHM_NAMES, ALGORITHMS } from './algorithms/index.js';
 import type { AlgorithmName } from './algorithms/types.js';
 import { sfString } from './headers.js';
+import type { StorePolicy } from './types.js';
 
 /** A limit that depends on the request or the client key (e.g. per plan). */
 export type LimitFunction = (req: KeelRequest, key: string) => number | Promise<number>;
@@ -184,4 +185,19 @@ export function checkUnits(
       `at most ${MAX_SLIDING_LOG_LIMIT} for "sliding-log", which keeps one entry per unit (use "sliding-window" for large limits)`,
     );
   }
+}
+
+/** A policy as a store checks it, for one request's limit and scope (hashed into the key). */
+export function storePolicy(
+  p: CompiledPolicy,
+  limit: number,
+  scope: string | undefined,
+): StorePolicy {
+  return {
+    keyParts: scope === undefined ? p.keyParts : [...p.keyParts, hashKeyPart(scope)],
+    algorithm: p.algorithm,
+    limit,
+    windowMs: p.windowMs,
+    burst: p.burst ?? limit,
+  };
 }
