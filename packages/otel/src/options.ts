@@ -46,14 +46,22 @@ export interface OtelMetricsOptions {
 export interface OtelConfig {
   readonly meter: Meter;
   readonly events: KeelEvents;
-  /** Present when spans are on. */
-  readonly tracing: { readonly tracer: Tracer; readonly api: OtelApi } | undefined;
+  /**
+   * Present when spans are on. `tracer` is a function: the global TracerProvider's tracer is
+   * looked up per span, so an SDK registered after `createOtelMetrics()` still gets the spans.
+   */
+  readonly tracing: { readonly tracer: () => Tracer; readonly api: OtelApi } | undefined;
   readonly buckets: readonly number[];
   readonly maxSeriesPerMetric: number;
 }
 
 const COMPONENT = 'createOtelMetrics';
 const KNOWN = ['meter', 'events', 'spans', 'buckets', 'maxSeriesPerMetric'] as const;
+
+function tracerOf(api: OtelApi, spans: true | Tracer): () => Tracer {
+  if (spans !== true) return () => spans;
+  return () => api.trace.getTracer(SCOPE_NAME, VERSION);
+}
 
 export function parseOtelOptions(options: OtelMetricsOptions = {}): OtelConfig {
   const v = validatorFor(COMPONENT);
@@ -71,9 +79,7 @@ export function parseOtelOptions(options: OtelMetricsOptions = {}): OtelConfig {
   return {
     meter: meter ?? api!.metrics.getMeter(SCOPE_NAME, VERSION),
     events,
-    tracing: spansOn
-      ? { api: api!, tracer: spans === true ? api!.trace.getTracer(SCOPE_NAME, VERSION) : spans }
-      : undefined,
+    tracing: spansOn ? { api: api!, tracer: tracerOf(api!, spans) } : undefined,
     buckets: parseBuckets(v, options.buckets),
     maxSeriesPerMetric: v.positiveInteger(
       'maxSeriesPerMetric',

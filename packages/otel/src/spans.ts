@@ -15,13 +15,13 @@ export function createSpanRecorder({
   tracer,
   api,
 }: {
-  tracer: Tracer;
+  tracer: () => Tracer;
   api: OtelApi;
 }): SpanRecorder {
   return (event) => {
     const { feature, operation, outcome } = event.attributes;
     const endTime = event.time;
-    const span = tracer.startSpan(
+    const span = tracer().startSpan(
       `${feature} ${operation}`,
       {
         kind: api.SpanKind.CLIENT,
