@@ -6,11 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createManualClock, type ManualClock } from '@keel/core';
-import type {
-  AlgorithmName,
-  RateLimitStore,
-  StoreCheckResult,
-  StorePolicy,
+import {
+  type AlgorithmName,
+  type RateLimitStore,
+  RETRY_NEVER,
+  type StoreCheckResult,
+  type StorePolicy,
 } from '@keel/rate-limit';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -121,6 +122,19 @@ export function describeRateLimitConformance(
         expect(refused.allowed).toBe(false);
         expect(refused.decisions[0]!.remaining).toBe(3);
         expect((await check(p, 3)).decisions[0]!.remaining).toBe(0);
+      });
+
+      it('refuses a cost above the capacity for good, promising no retry and charging nothing', async () => {
+        const { clock, check } = await setup();
+        const p = [policy(algorithm, 3, 1000)];
+        expect((await check(p)).allowed).toBe(true);
+        const refused = await check(p, 4);
+        expect(refused.allowed).toBe(false);
+        expect(refused.decisions[0]).toMatchObject({ remaining: 2, retryAfterMs: RETRY_NEVER });
+        // Not even a whole idle hour lets it pass; the quota itself comes back as usual.
+        clock.advance(3_600_000);
+        expect((await check(p, 4)).decisions[0]!.retryAfterMs).toBe(RETRY_NEVER);
+        expect((await check(p, 3)).allowed).toBe(true);
       });
 
       it('works with sub-second windows, which expire', async () => {
