@@ -3,7 +3,8 @@
  * restarted, scripts flushed. Every request must answer within the store deadline plus the
  * handler's time, with the configured failure policy (`open`, `closed` → 503, `fallback` to
  * an in-memory limiter), an event for every failure, and no request waiting on a reconnecting
- * client. Also: the circuit breaker, and the deny cache answering without Redis.
+ * client longer than its deadline. Also: the circuit breaker, and the deny cache answering
+ * without Redis.
  */
 import {
   createEvents,
@@ -148,7 +149,7 @@ describe.each(frameworks)('rate-limit store faults on %s', (_name, makeApp) => {
     });
   });
 
-  it('connections reset: no request waits on the reconnecting client; Redis is used again after', async () => {
+  it('connections reset: a request waits for the reconnecting client no longer than its deadline; Redis is used again after', async () => {
     const client = await proxiedClient();
     const { app, failures } = setup(makeApp, client, 'open');
     proxy!.refuse();
