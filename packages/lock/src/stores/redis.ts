@@ -143,9 +143,10 @@ export function createRedisLockStore(
         // The native commands do not say whether another owner holds it; both mean "not ours".
         return Number(deleted) === 1 ? ScriptStatus.OK : ScriptStatus.ABSENT;
       } catch (error) {
+        // A server downgraded behind the same client, or an ACL user without the command: the
+        // script from now on (core's error keeps Redis's reply in its message).
         const message = String((error as Error)?.message);
-        if (!/unknown command|syntax error/i.test(message)) throw error;
-        // A server downgraded behind the same client: the script from now on.
+        if (!/unknown command|syntax error|NOPERM/i.test(message)) throw error;
         markUnsupported(client);
         native = undefined;
       }

@@ -49,13 +49,13 @@ describe('a lock granted after its attempt timed out', () => {
       const locks = createLock({
         client,
         prefix,
-        deadlineMs: 100,
+        deadlineMs: 200,
         breaker: false,
         events: rec.events,
       });
       await (await locks.acquire('warm-up')).release();
 
-      proxy.setLatency(70); // runs at ~70 ms (in time), answers at ~140 ms (late)
+      proxy.setLatency(130); // runs at ~130 ms (in time), answers at ~260 ms (late)
       const lock = await locks.acquire('job', {
         ttlMs: 10_000,
         retry: { attempts: 5, delayMs: 5, jitterMs: 0 },
@@ -80,12 +80,12 @@ describe('a lock granted after its attempt timed out', () => {
       const locks = createLock({
         client,
         prefix,
-        deadlineMs: 100,
+        deadlineMs: 200,
         breaker: { failureThreshold: 1, openMs: 10_000 },
         events: rec.events,
       });
       await (await locks.acquire('warm-up')).release();
-      proxy.setLatency(70);
+      proxy.setLatency(130); // runs in time, answers late
       const error = await locks.tryAcquire('job').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(LockUnavailableError);
       const compensated = () =>

@@ -98,15 +98,17 @@ describe('a lost reply after a successful acquire', () => {
   it('when acquire gives up after its request really took the lock, cleanup frees it', async () => {
     const { proxy, client, close } = await proxiedClient();
     try {
-      const locks = createLock({ client, prefix, deadlineMs: 60, breaker: false });
+      const locks = createLock({ client, prefix, deadlineMs: 100, breaker: false });
       await (await locks.acquire('warm-up')).release();
-      proxy.setLatency(50); // the acquire runs, its reply comes too late
+      // The acquire reaches Redis at ~70 ms, well before its deadline (so its guard lets it
+      // run), and its reply comes at ~140 ms, too late.
+      proxy.setLatency(70);
       const error = await locks
         .acquire('orphan', { retry: { attempts: 1 } })
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(LockUnavailableError);
       proxy.setLatency(0);
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await new Promise((resolve) => setTimeout(resolve, 200));
       expect(await direct.exists(keysOf('orphan').owner)).toBe(0);
       expect(await direct.get(keysOf('orphan').fence)).not.toBeNull(); // it was taken, then freed
     } finally {
