@@ -14,6 +14,8 @@ export type EvictionImpact = string | undefined;
 
 /** Features already warned about in this process. */
 const warned = new Set<string>();
+/** Features already checked against each client (a Redlock spans several servers). */
+const checked = new WeakMap<RedisClient, Set<string>>();
 /** One `INFO memory` per client, however many stores share it. */
 const policies = new WeakMap<RedisClient, Promise<string | undefined>>();
 
@@ -50,9 +52,16 @@ export function warnOnEvictionPolicy(
   const warnings = createWarnings({ switches, events });
   // A store that turned the warning off does not silence it for the feature's other stores.
   if (!warnings.enabled('evictionPolicy')) return;
-  warned.add(feature);
+  let features = checked.get(client);
+  if (!features) {
+    features = new Set();
+    checked.set(client, features);
+  }
+  if (features.has(feature)) return;
+  features.add(feature);
   readEvictionPolicy(client).then((policy) => {
-    if (policy === undefined || policy === 'noeviction') return;
+    if (policy === undefined || policy === 'noeviction' || warned.has(feature)) return;
+    warned.add(feature);
     warnings.warn(
       'evictionPolicy',
       `${feature}: Redis evicts keys (maxmemory-policy ${policy}), so ${impact}. Use maxmemory-policy noeviction, or a Redis instance of its own for ${feature} (eviction is server-wide: another database does not protect it)`,
