@@ -44,7 +44,7 @@ import { type BenchVariant, variants } from './variants.js';
  * Pause after each measured run before reading the CPU counters and INFO again, ms: work a
  * server does after answering (writes after sending, closing connections) belongs to the run.
  */
-const SETTLE_MS = 100;
+const SETTLE_MS = 50;
 /** autocannon's sample interval, ms: how soon it notices that a fixed-count run is over. */
 const SAMPLE_MS = 20;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -297,28 +297,33 @@ async function main(): Promise<number> {
       rounds: [],
     }));
 
-    // Warm-up: discarded. On a Redis row it is also the MONITOR sample that tells the commands
-    // clients send (round trips) from those scripts run, so it never drops to zero there.
+    // Warm-up: discarded. A Redis row ends it with a MONITOR sample (the last requests of the
+    // warm-up) that tells the commands clients send (round trips) from those scripts run, so
+    // that part never drops to zero.
     const sample = Math.max(MIN_REDIS_SAMPLE, opts.connections);
     for (const record of records) {
+      const port = servers.get(record.variant.name)!.port;
       const redisRow = record.variant.redis && statsClient !== undefined;
-      const amount = redisRow ? Math.max(opts.warmup, sample) : opts.warmup;
-      if (amount === 0) continue;
-      const watch = redisRow ? await watchCommandSources(statsClient!) : undefined;
-      const { result } = await drive(
-        record.variant,
-        servers.get(record.variant.name)!.port,
-        opts,
-        amount,
-      );
-      if (watch) {
+      const watched = redisRow ? sample : 0;
+      const plain =
+        redisRow && opts.warmup - watched < opts.connections ? 0 : opts.warmup - watched;
+      let ok = 0;
+      let non2xx = 0;
+      let errors = 0;
+      const count = (result: autocannon.Result) => {
+        ok += result['2xx'];
+        non2xx += result.non2xx;
+        errors += result.errors;
+      };
+      if (plain > 0) count((await drive(record.variant, port, opts, plain)).result);
+      if (watched > 0) {
+        const watch = await watchCommandSources(statsClient!);
+        count((await drive(record.variant, port, opts, watched)).result);
         await sleep(SETTLE_MS);
         record.sources = await watch.stop();
       }
-      const ok = result['2xx'];
-      log(
-        `warm-up ${record.variant.name}: ${ok} × 2xx, ${result.non2xx} non-2xx, ${result.errors} errors`,
-      );
+      if (plain + watched === 0) continue;
+      log(`warm-up ${record.variant.name}: ${ok} × 2xx, ${non2xx} non-2xx, ${errors} errors`);
       if (ok === 0) {
         throw new Error(`${record.variant.name} answered no 2xx during warm-up: check it`);
       }

@@ -21,16 +21,21 @@ export interface BenchOptions {
   pin: boolean;
 }
 
-/** Defaults: a full run (32 rows) stays under 5 minutes on a busy 2-core machine. */
-export const DEFAULTS = { requests: 1500, warmup: 1000, rounds: 5 } as const;
-/** A Redis row's warm-up is at least this long: it is the MONITOR sample behind rt/req. */
+/**
+ * Defaults: a full run (30 rows) stays under 5 minutes on a busy 2-core machine. The warm-up is
+ * long because a server's CPU per request keeps falling for its first few thousand requests
+ * (JIT tiers, heap sizing); a short one leaves that in round 1.
+ */
+export const DEFAULTS = { requests: 1000, warmup: 5000, rounds: 5 } as const;
+/** The last requests of a Redis row's warm-up, watched with MONITOR for rt/req; never fewer. */
 export const MIN_REDIS_SAMPLE = 200;
 
 export const USAGE = `Usage: pnpm bench [options]
 
   --requests <n>      requests per variant and round          (BENCH_REQUESTS, default ${DEFAULTS.requests})
   --warmup <n>        discarded warm-up requests per variant  (BENCH_WARMUP, default ${DEFAULTS.warmup};
-                      0 = none, but a Redis row still runs ${MIN_REDIS_SAMPLE} under MONITOR for rt/req)
+                      0 = none, but a Redis row still runs its last ${MIN_REDIS_SAMPLE}, the
+                      MONITOR sample behind rt/req)
   --rounds <n>        rounds, variants interleaved, order     (BENCH_ROUNDS, default ${DEFAULTS.rounds})
                       rotated each round
   --connections <n>   autocannon connections                  (BENCH_CONNECTIONS, default 50)
