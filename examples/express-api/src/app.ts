@@ -4,7 +4,9 @@
  *
  * Keel at work: sessions (express-session on Keel's store), a global and a login
  * rate limit, a cached catalogue invalidated by tag, and Idempotency-Key on order creation and
- * payment. Everything is in memory unless `deps.redis` is given.
+ * payment. Everything is in memory unless `deps.redis` is given. Every feature reports to
+ * `deps.telemetry`: Prometheus text at `/metrics`, the admin-only operator page at `/admin/keel`
+ * (operator.ts), and OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
  */
 
 import { createCache } from '@keel/cache';
@@ -13,6 +15,7 @@ import {
   bearerToken,
   checkHealth,
   checkPassword,
+  createExampleTelemetry,
   type ExampleDeps,
   parseLogin,
   parseNewOrder,
@@ -24,8 +27,10 @@ import {
 } from '@keel/example-shared';
 import { idempotency, rateLimit, responseCache, sendResponse } from '@keel/express';
 import { createMemoryIdempotencyStore, createRedisIdempotencyStore } from '@keel/idempotency';
+import { metricsHandler } from '@keel/prometheus';
 import { createMemoryStore, createRedisStore } from '@keel/rate-limit';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { operatorRoutes } from './operator.js';
 import { createSessions, sessionUser, startSession } from './sessions.js';
 
 /** What the app is built from (see @keel/example-shared). */
@@ -55,19 +60,26 @@ function idParam(req: Request): string {
 export function createApp(deps: AppDeps): Express {
   const { data, tokens } = deps;
   const keyPrefix = deps.keyPrefix ?? 'keel:';
+  const telemetry = deps.telemetry ?? createExampleTelemetry();
+  const { events } = telemetry;
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '16kb' }));
   // Sessions: express-session on Keel's SessionStore (Redis in Redis mode), see sessions.ts.
   const sessions = createSessions(deps);
   app.use(sessions.middleware);
+  // Observability, ahead of the rate limit so scrapes and the page's polling are not counted.
+  app.get('/metrics', metricsHandler(telemetry.registry));
+  app.use(operatorRoutes(telemetry, [requireAuth, requireRole('admin')]));
   // Rate limits per client address (Redis in Redis mode, so all instances share the counts):
   // 300 requests a minute everywhere, and 10 failed logins per 15 minutes (see /login). Behind
   // a proxy, pass `identity: { trustProxy: … }` so the client is not the proxy.
   const rateLimitStore = deps.redis
-    ? createRedisStore({ client: deps.redis, prefix: keyPrefix })
+    ? createRedisStore({ client: deps.redis, prefix: keyPrefix, events })
     : createMemoryStore();
-  app.use(rateLimit({ name: 'global', store: rateLimitStore, limit: 300, windowMs: 60_000 }));
+  app.use(
+    rateLimit({ name: 'global', store: rateLimitStore, limit: 300, windowMs: 60_000, events }),
+  );
   const loginLimit = rateLimit({
     name: 'login',
     store: rateLimitStore,
@@ -137,7 +149,9 @@ export function createApp(deps: AppDeps): Express {
 
   // Response cache: the slow catalogue is served from the cache for 30 s (Redis in Redis mode,
   // so instances share it; concurrent misses make one query), and dropped by tag on a change.
-  const cache = createCache(deps.redis ? { client: deps.redis, prefix: keyPrefix } : {});
+  const cache = createCache(
+    deps.redis ? { client: deps.redis, prefix: keyPrefix, events } : { events },
+  );
   const catalogueCache = responseCache({ cache, ttlMs: 30_000, tags: ['catalogue'] });
   app.get('/catalogue', catalogueCache, async (_req, res) => {
     res.json({ products: await data.listProducts() });
@@ -157,13 +171,14 @@ export function createApp(deps: AppDeps): Express {
   // store for both routes (Redis in Redis mode, so every instance shares it); records are kept
   // per user, so two users' keys never collide.
   const idempotencyStore = deps.redis
-    ? createRedisIdempotencyStore({ client: deps.redis, prefix: keyPrefix })
+    ? createRedisIdempotencyStore({ client: deps.redis, prefix: keyPrefix, events })
     : createMemoryIdempotencyStore();
   const idempotent = (required: boolean) =>
     idempotency({
       store: idempotencyStore,
       required,
       scope: (req) => (req.raw.res ? currentUser(req.raw.res).username : undefined),
+      events,
     });
 
   app.post('/orders', requireAuth, idempotent(true), async (req, res) => {

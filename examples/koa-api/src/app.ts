@@ -4,7 +4,9 @@
  *
  * Keel at work: sessions (koa-session on Keel's store), a global and a login
  * rate limit, a cached catalogue invalidated by tag, and Idempotency-Key on order creation and
- * payment. Everything is in memory unless `deps.redis` is given.
+ * payment. Everything is in memory unless `deps.redis` is given. Every feature reports to
+ * `deps.telemetry`: Prometheus text at `/metrics`, the admin-only operator page at `/admin/keel`
+ * (operator.ts), and OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
  */
 
 import { createCache } from '@keel/cache';
@@ -13,6 +15,7 @@ import {
   bearerToken,
   checkHealth,
   checkPassword,
+  createExampleTelemetry,
   type ExampleDeps,
   parseLogin,
   parseNewOrder,
@@ -24,10 +27,12 @@ import {
 } from '@keel/example-shared';
 import { createMemoryIdempotencyStore, createRedisIdempotencyStore } from '@keel/idempotency';
 import { idempotency, rateLimit, responseCache, sendResponse } from '@keel/koa';
+import { koaMetricsHandler } from '@keel/prometheus';
 import { createMemoryStore, createRedisStore } from '@keel/rate-limit';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
+import { operatorRoutes } from './operator.js';
 import { createSessions, sessionUser, startSession } from './sessions.js';
 
 /** What the app is built from (see @keel/example-shared). */
@@ -51,13 +56,15 @@ function currentUser(ctx: Context): AuthUser {
 export function createApp(deps: AppDeps): Koa {
   const { data, tokens } = deps;
   const keyPrefix = deps.keyPrefix ?? 'keel:';
+  const telemetry = deps.telemetry ?? createExampleTelemetry();
+  const { events } = telemetry;
   const app = new Koa();
   const router = new Router();
   // Rate limits per client address (Redis in Redis mode, so all instances share the counts):
   // 300 requests a minute everywhere, and 10 failed logins per 15 minutes (see /login). Behind
   // a proxy, pass `identity: { trustProxy: … }` so the client is not the proxy.
   const rateLimitStore = deps.redis
-    ? createRedisStore({ client: deps.redis, prefix: keyPrefix })
+    ? createRedisStore({ client: deps.redis, prefix: keyPrefix, events })
     : createMemoryStore();
   const loginLimit = rateLimit({
     name: 'login',
@@ -127,7 +134,9 @@ export function createApp(deps: AppDeps): Koa {
 
   // Response cache: the slow catalogue is served from the cache for 30 s (Redis in Redis mode,
   // so instances share it; concurrent misses make one query), and dropped by tag on a change.
-  const cache = createCache(deps.redis ? { client: deps.redis, prefix: keyPrefix } : {});
+  const cache = createCache(
+    deps.redis ? { client: deps.redis, prefix: keyPrefix, events } : { events },
+  );
   const catalogueCache = responseCache({ cache, ttlMs: 30_000, tags: ['catalogue'] });
   router.get('/catalogue', catalogueCache, async (ctx) => {
     ctx.body = { products: await data.listProducts() };
@@ -147,13 +156,14 @@ export function createApp(deps: AppDeps): Koa {
   // store for both routes (Redis in Redis mode, so every instance shares it); records are kept
   // per user, so two users' keys never collide.
   const idempotencyStore = deps.redis
-    ? createRedisIdempotencyStore({ client: deps.redis, prefix: keyPrefix })
+    ? createRedisIdempotencyStore({ client: deps.redis, prefix: keyPrefix, events })
     : createMemoryIdempotencyStore();
   const idempotent = (required: boolean) =>
     idempotency({
       store: idempotencyStore,
       required,
       scope: (req) => currentUser(req.raw).username,
+      events,
     });
 
   router.post('/orders', requireAuth, idempotent(true), async (ctx) => {
@@ -213,8 +223,14 @@ export function createApp(deps: AppDeps): Koa {
   const sessions = createSessions(app, deps);
   app.use(sessions.middleware);
   app.use(sessions.routes);
+  // Observability, ahead of the rate limit so scrapes and the page's polling are not counted.
+  const observability = operatorRoutes(telemetry, [requireAuth, requireRole('admin')]);
+  observability.get('/metrics', koaMetricsHandler(telemetry.registry));
+  app.use(observability.routes());
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' }));
-  app.use(rateLimit({ name: 'global', store: rateLimitStore, limit: 300, windowMs: 60_000 }));
+  app.use(
+    rateLimit({ name: 'global', store: rateLimitStore, limit: 300, windowMs: 60_000, events }),
+  );
   // No allowedMethods(): like the Express example, a wrong method is a 404, not a 405.
   app.use(router.routes());
 

@@ -11,6 +11,7 @@ import { createRedisClient, type RedisClient } from '@keel/core';
 import type { Redis } from 'ioredis';
 import { createTokenSigner, type TokenSigner } from './auth.js';
 import { createData, type Data, DEMO_USERS } from './data.js';
+import { createExampleTelemetry, type ExampleTelemetry } from './telemetry.js';
 
 /** What every example app is built from. */
 export interface ExampleDeps {
@@ -20,6 +21,8 @@ export interface ExampleDeps {
   redis?: Redis | undefined;
   /** Prefix of Keel's Redis keys (rate limits, idempotency records, cache). @default 'keel:' */
   keyPrefix?: string | undefined;
+  /** Where Keel's events are recorded (`/metrics`, the operator page, OTLP). @default a fresh one */
+  telemetry?: ExampleTelemetry | undefined;
 }
 
 export interface ServeOptions {
@@ -34,9 +37,11 @@ export function serveExample({ framework, defaultPort, listener }: ServeOptions)
   // Tokens signed with a random key die with the process; set TOKEN_SECRET to keep them.
   const secret = process.env.TOKEN_SECRET || randomBytes(32).toString('base64url');
   const redis = redisUrl ? (createRedisClient(redisUrl) as Redis) : undefined;
+  // Prometheus at /metrics always; OTLP too when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  const telemetry = createExampleTelemetry();
 
   const server = createServer(
-    listener({ data: createData(), tokens: createTokenSigner({ secret }), redis }),
+    listener({ data: createData(), tokens: createTokenSigner({ secret }), redis, telemetry }),
   );
   server.listen(port, () => {
     const base = `http://localhost:${port}`;
@@ -44,6 +49,8 @@ export function serveExample({ framework, defaultPort, listener }: ServeOptions)
       ? `redis mode (${redacted(redisUrl!)})`
       : 'memory mode (set REDIS_URL for Redis)';
     console.log(`Keel example (${framework}) listening on ${base}, ${mode}`);
+    const otlp = telemetry.otlpUrl ? `, OTLP metrics to ${telemetry.otlpUrl}` : '';
+    console.log(`Metrics: ${base}/metrics${otlp}; operator page (admin): ${base}/admin/keel`);
     console.log('\nDemo users:');
     for (const user of DEMO_USERS) {
       console.log(
@@ -73,6 +80,7 @@ Try:
     server.close();
     server.closeAllConnections();
     redis?.quit().catch(() => redis?.disconnect());
+    telemetry.shutdown().catch(() => {});
     globalThis.setTimeout(() => process.exit(0), 1000).unref();
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
