@@ -130,12 +130,12 @@ describe('checks answered after their deadline', () => {
       proxy = await startFaultProxy({ host: server.host, port: server.port });
       const client = await readyClient(proxy.url);
       const prefix = testPrefix();
-      const { limiter, seen, policy } = stalledLimiter(client, prefix, algorithm, 'closed');
+      const { limiter, seen, policy } = stalledLimiter(client, prefix, algorithm, 'closed', 200);
       // Warm up without latency, so the server clock is measured precisely.
       expect((await limiter.check(keelRequest())).allowed).toBe(true);
-      // 30 ms each way: a script reaches Redis within the 50 ms deadline (it runs and
-      // charges) and its reply comes back after it (the caller has answered 503).
-      proxy.setLatency(30);
+      // 120 ms each way: a script reaches Redis well within the 200 ms deadline (it runs and
+      // charges) and its reply cannot come back before 240 ms (the caller has answered 503).
+      proxy.setLatency(120);
       const late: number[] = [];
       for (let i = 0; i < 5; i++) late.push((await limiter.check(keelRequest())).response!.status);
       proxy.heal();

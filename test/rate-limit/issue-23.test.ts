@@ -107,7 +107,7 @@ const faults: Record<string, Fault> = {
     code: 'KEEL_ERR_STORE_UNAVAILABLE',
     transient: true,
     client: () => connect(),
-    inject: () => busyFor(600),
+    inject: () => busyFor(1000),
   },
   WRONGTYPE: {
     code: 'KEEL_ERR_STORE_DATA',

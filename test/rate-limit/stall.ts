@@ -119,12 +119,13 @@ export interface StalledLimiter {
   policy: StorePolicy;
 }
 
-/** A limiter on `client` with a 50 ms deadline and no breaker: every request tries Redis. */
+/** A limiter on `client` with a short deadline and no breaker: every request tries Redis. */
 export function stalledLimiter(
   client: RedisClient,
   prefix: string,
   algorithm: AlgorithmName,
   failurePolicy: FailurePolicy,
+  deadlineMs = 50,
 ): StalledLimiter {
   const seen: KeelEvent[] = [];
   const events = createEvents((e) => seen.push(e));
@@ -132,7 +133,7 @@ export function stalledLimiter(
   const name = `stall-${algorithm}`;
   const limiter = createRateLimiter({
     name,
-    store: createRedisStore({ client, prefix, deadlineMs: 50, breaker: false, events }),
+    store: createRedisStore({ client, prefix, deadlineMs, breaker: false, events }),
     fallbackStore: fallback,
     limit: LIMIT,
     windowMs: WINDOW_MS,
