@@ -55,8 +55,8 @@ export function renderOperatorPage(): string {
     <div class="detail"><span id="rl-limited-total">0</span> limited, <span id="rl-allowed-total">0</span> allowed</div></div>
   <div class="card"><div>Idempotency replays</div><div class="value" id="replay-rate">—</div>
     <div class="detail"><span id="replays-total">0</span> replayed, <span id="claims-total">0</span> first runs</div></div>
-  <div class="card"><div>Redis latency</div><div class="value" id="latency-p99">—</div>
-    <div class="detail">p50 <span id="latency-p50">—</span> · p95 <span id="latency-p95">—</span> · p99</div></div>
+  <div class="card"><div>Redis latency, p99</div><div class="value" id="latency-p99">—</div>
+    <div class="detail">p50 <span id="latency-p50">—</span> · p95 <span id="latency-p95">—</span></div></div>
 </div>
 <h2>Redis stores</h2>
 <table id="stores">

@@ -24,6 +24,7 @@ export interface OperatorSnapshot {
   /** ms since the epoch, when read. */
   time: number;
   rateLimit: { allowed: number; limited: number };
+  /** Lookups by outcome; `bypass` leaves out store failures (each is also a miss). */
   cache: { hit: number; miss: number; stale: number; bypass: number };
   idempotency: { claimed: number; replayed: number; inFlight: number; mismatch: number };
   /** All Redis store calls, and per feature with its breaker state. */
@@ -41,13 +42,15 @@ interface Value {
 
 type Values = ReadonlyMap<string, readonly Value[]>;
 
-function total(values: Values, name: string, labels: Record<string, string>): number {
+function total(values: Values, name: string, match: (labels: Value['labels']) => boolean): number {
   let sum = 0;
-  for (const v of values.get(name) ?? []) {
-    if (Object.entries(labels).every(([k, want]) => v.labels[k] === want)) sum += v.value;
-  }
+  for (const v of values.get(name) ?? []) if (match(v.labels)) sum += v.value;
   return sum;
 }
+
+/** Labels include every pair of `want`. */
+const having = (want: Record<string, string>) => (labels: Value['labels']) =>
+  Object.entries(want).every(([k, v]) => labels[k] === v);
 
 function emptyHistogram(): LatencyHistogram {
   return { bounds: [], counts: [], count: 0, sum: 0, errors: 0 };
@@ -87,7 +90,7 @@ export async function operatorSnapshot(registry: Registry): Promise<OperatorSnap
   const metrics = await registry.getMetricsAsJSON();
   const values: Values = new Map(metrics.map((m) => [m.name, m.values as unknown as Value[]]));
   const count = (name: string, labels: Record<string, string>) =>
-    total(values, `keel_${name}`, labels);
+    total(values, `keel_${name}`, having(labels));
   const store = latency(values, 'keel_store_call_duration_seconds');
   for (const v of values.get('keel_store_circuit_state') ?? []) {
     const feature = String(v.labels.feature);
@@ -107,7 +110,13 @@ export async function operatorSnapshot(registry: Registry): Promise<OperatorSnap
       hit: lookups('hit'),
       miss: lookups('miss'),
       stale: lookups('stale'),
-      bypass: lookups('bypass'),
+      // A store failure makes the cache emit a bypass and then a miss for the same request:
+      // counted once, as the miss.
+      bypass: total(
+        values,
+        'keel_cache_lookups_total',
+        (l) => l.outcome === 'bypass' && !String(l.reason).startsWith('store-'),
+      ),
     },
     idempotency: {
       claimed: requests('claimed'),
