@@ -391,7 +391,7 @@ async function main(): Promise<number> {
         record.rounds.push(roundResult);
         const perReq = (cpu: number) => (cpu / Math.max(roundResult.completed, 1)).toFixed(1);
         log(
-          `round ${round + 1}/${opts.rounds} ${record.variant.name}: server ${perReq(serverUs)} µs/req${redisUs !== undefined ? `, Redis ${perReq(redisUs)} µs/req` : ''}, ${Math.round(roundResult.rps)} req/s, p99 ${roundResult.p99Ms} ms`,
+          `round ${round + 1}/${opts.rounds} ${record.variant.name}: server ${perReq(serverUs)} µs/req${redisUs !== undefined ? `, Redis ${perReq(redisUs)} µs/req` : ''}, ${Math.round(roundResult.rps)} req/s, p99 ${roundResult.p99Ms} ms${roundResult.non2xx ? `, ${roundResult.non2xx} non-2xx` : ''}`,
         );
       }
     }

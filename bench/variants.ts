@@ -131,6 +131,16 @@ export const variants: readonly BenchVariant[] = [
     redis: true,
   },
   {
+    name: 'express-keel-rate-limit-redis-metrics',
+    description:
+      'The same server with @keel/prometheus attached to the limiter and its store (a counter ' +
+      'and a histogram observation per request): the cost of metrics.',
+    server: 'express-keel-rate-limit-redis-metrics.ts',
+    group: 'express',
+    baseline: 'express-keel-rate-limit-redis',
+    redis: true,
+  },
+  {
     name: 'express-keel-rate-limit-redis-3',
     description:
       'Keel rateLimit() on Redis, three policies (burst, hourly, daily) checked atomically by ' +

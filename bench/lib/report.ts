@@ -33,6 +33,8 @@ export interface RoundResult {
   /** Responses received (the denominator of every per-request figure). */
   completed: number;
   non2xx: number;
+  /** Responses other than 2xx, by status code. */
+  otherCodes: Record<string, number>;
   errors: number;
   /** CPU µs the server process used during the run (user + system, every thread). */
   serverCpuUs: number;
@@ -61,12 +63,17 @@ export function toRoundResult(
   commands?: CommandCounts,
 ): RoundResult {
   const completed = result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx'];
+  const otherCodes: Record<string, number> = {};
+  for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) {
+    if (!code.startsWith('2')) otherCodes[code] = (stats as { count: number }).count;
+  }
   return {
     rps: seconds > 0 ? completed / seconds : 0,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     completed,
     non2xx: result.non2xx,
+    otherCodes,
     errors: result.errors,
     serverCpuUs: cpu.serverUs,
     ...(cpu.redisUs !== undefined ? { redisCpuUs: cpu.redisUs } : {}),
@@ -134,6 +141,7 @@ export interface TableRow {
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
+  otherCodes: Record<string, number>;
   errors: number;
 }
 
@@ -216,6 +224,11 @@ export function summarise(records: readonly VariantRecord[]): TableRow[] {
       p50Ms: median(perRound(record, (round) => round.p50Ms)),
       p99Ms: median(perRound(record, (round) => round.p99Ms)),
       non2xx: record.rounds.reduce((sum, round) => sum + round.non2xx, 0),
+      otherCodes: record.rounds.reduce<Record<string, number>>((codes, round) => {
+        for (const [code, n] of Object.entries(round.otherCodes))
+          codes[code] = (codes[code] ?? 0) + n;
+        return codes;
+      }, {}),
       errors: record.rounds.reduce((sum, round) => sum + round.errors, 0),
     };
   });
@@ -312,10 +325,13 @@ export function renderNotes(rows: readonly TableRow[]): string[] {
       return figures.length ? `${row.name} (${figures.join(', ')})` : undefined;
     })
     .filter(Boolean);
+  const steady = rows.length - flagged.length;
   notes.push(
-    flagged.length
-      ? `- ${FLAG} IQR over ${SPREAD_LIMIT * 100} % of the median: ${flagged.join('; ')}`
-      : `- no figure has an IQR over ${SPREAD_LIMIT * 100} % of its median`,
+    flagged.length === 0
+      ? `- no figure has an IQR over ${SPREAD_LIMIT * 100} % of its median`
+      : flagged.length <= 10
+        ? `- ${FLAG} IQR over ${SPREAD_LIMIT * 100} % of the median: ${flagged.join('; ')}`
+        : `- ${FLAG} ${flagged.length} of ${rows.length} rows have a figure whose IQR exceeds ${SPREAD_LIMIT * 100} % of its median (${steady} have none): trust only figures without ${FLAG}, and rerun the rows you need (\`--only\`, more \`--rounds\`) on a quieter machine`,
   );
   for (const row of rows) {
     if (!row.perCommand) continue;
@@ -330,8 +346,11 @@ export function renderNotes(rows: readonly TableRow[]): string[] {
   }
   for (const row of rows) {
     if (row.errors > 0 || row.non2xx > 0) {
+      const codes = Object.entries(row.otherCodes)
+        .map(([code, n]) => `${code} × ${n}`)
+        .join(', ');
       notes.push(
-        `- **${row.name}**: ${row.non2xx} non-2xx responses, ${row.errors} connection errors/timeouts — check the server before trusting this row`,
+        `- **${row.name}**: ${row.non2xx} non-2xx responses${codes ? ` (${codes})` : ''}, ${row.errors} connection errors/timeouts in the measured rounds — check the server before trusting this row`,
       );
     }
   }
