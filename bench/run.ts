@@ -382,6 +382,7 @@ async function main(): Promise<number> {
             loadCore: Math.max(0, l1 - l0 - ours) / elapsedUs,
           });
         }
+        const others = contention.at(-1);
         const roundResult = toRoundResult(
           result,
           seconds,
@@ -391,7 +392,7 @@ async function main(): Promise<number> {
         record.rounds.push(roundResult);
         const perReq = (cpu: number) => (cpu / Math.max(roundResult.completed, 1)).toFixed(1);
         log(
-          `round ${round + 1}/${opts.rounds} ${record.variant.name}: server ${perReq(serverUs)} µs/req${redisUs !== undefined ? `, Redis ${perReq(redisUs)} µs/req` : ''}, ${Math.round(roundResult.rps)} req/s, p99 ${roundResult.p99Ms} ms${roundResult.non2xx ? `, ${roundResult.non2xx} non-2xx` : ''}`,
+          `round ${round + 1}/${opts.rounds} ${record.variant.name}: server ${perReq(serverUs)} µs/req${redisUs !== undefined ? `, Redis ${perReq(redisUs)} µs/req` : ''}, ${Math.round(roundResult.rps)} req/s, p99 ${roundResult.p99Ms} ms${roundResult.non2xx ? `, ${roundResult.non2xx} non-2xx` : ''}${others && busyBefore.length ? `; other processes ${Math.round(others.serverCore * 100)} % of the server core, ${Math.round(others.loadCore * 100)} % of the load core` : ''}`,
         );
       }
     }
