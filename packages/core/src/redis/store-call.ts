@@ -1,8 +1,9 @@
 /**
  * The guard every Redis-backed store call goes through:
  *
- * 1. A client that is connecting or reconnecting gets the call's deadline to become ready; a
- *    closed client, or an open circuit, fails at once.
+ * 1. An open circuit fails at once. A client that is connecting or reconnecting gets the
+ *    call's deadline to become ready (a failed wait counts against the breaker); a closed
+ *    client fails at once.
  * 2. The call runs under its deadline. It receives a {@link StoreAttempt}: scripts run with it
  *    do nothing if they start after the caller gave up, so an abandoned call leaves no trace.
  * 3. Every error is classified once (`store-errors.ts`): outages trip the breaker; outages,
@@ -104,11 +105,13 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
     let pending: Promise<T> | undefined;
     let passed = false;
     try {
-      await connected(operation, startedAt);
+      // The breaker first: while Redis stays down, an open circuit answers at once instead of
+      // every call waiting out its deadline for a client that keeps reconnecting.
       if (breaker && !breaker.tryPass()) {
         throw new StoreUnavailableError(operation, 'circuit open after repeated store failures');
       }
       passed = true;
+      await connected(operation, startedAt);
       const remainingMs = startedAt + deadlineMs - localNow();
       // Waiting for the connection used up the deadline: sending now could only be refused.
       if (remainingMs <= replyMarginMs) throw new StoreTimeoutError(operation, deadlineMs);

@@ -182,3 +182,28 @@ describe('createRedisClient', () => {
     }
   });
 });
+
+describe('a Redis that stays down', () => {
+  it('opens the circuit after failed waits for the reconnect, then fails at once', async () => {
+    const client = createRedisClient({ url: 'redis://127.0.0.1:1', maxReconnectDelayMs: 50 });
+    try {
+      const call = createStoreCaller({
+        feature: 'test',
+        deadlineMs: 40,
+        client,
+        breaker: { failureThreshold: 2, openMs: 60_000 },
+      });
+      for (let i = 0; i < 2; i++) {
+        await expect(call('ping', () => client.ping())).rejects.toBeInstanceOf(
+          StoreUnavailableError,
+        );
+      }
+      const started = performance.now();
+      const error = await call('ping', () => client.ping()).catch((e: unknown) => e);
+      expect((error as Error).message).toMatch(/circuit open/);
+      expect(performance.now() - started).toBeLessThan(20);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
