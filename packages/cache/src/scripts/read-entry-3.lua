@@ -14,7 +14,8 @@ local now
 if ARGV[2] ~= '' then
   now = tonumber(ARGV[2])
 else
-  local time = rcall('TIME')
+  -- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
+  local time = keelTime
   now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 local record = rcall('HMGET', KEYS[1], 'vary', 'gen')

@@ -17,7 +17,8 @@ local now
 if ARGV[7] ~= '' then
   now = tonumber(ARGV[7])
 else
-  local time = rcall('TIME')
+  -- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
+  local time = keelTime
   now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 local lifetime = tonumber(ARGV[4])

@@ -18,15 +18,15 @@ import { ABANDONED_REPLY } from './store-errors.js';
 
 /**
  * Prepended to every script. It takes the last ARGV off (so the script sees exactly the
- * arguments it declares) and refuses to start after that time; 0 means "no deadline".
+ * arguments it declares), reads the server clock once into `keelTime` (the `TIME` reply, which
+ * scripts use instead of a `TIME` of their own: one clock read per call), and refuses to start
+ * after the deadline; 0 means "no deadline".
  */
 export const GUARD_LUA = `-- Keel call guard: the last ARGV is the caller's deadline, server ms since the epoch (0 = none)
 local keelNotAfter = tonumber(table.remove(ARGV))
-if keelNotAfter > 0 then
-  local keelTime = redis.call('TIME')
-  if tonumber(keelTime[1]) * 1000 + math.floor(tonumber(keelTime[2]) / 1000) > keelNotAfter then
-    return redis.error_reply('${ABANDONED_REPLY} the caller gave up before this call started')
-  end
+local keelTime = redis.call('TIME')
+if keelNotAfter > 0 and tonumber(keelTime[1]) * 1000 + math.floor(tonumber(keelTime[2]) / 1000) > keelNotAfter then
+  return redis.error_reply('${ABANDONED_REPLY} the caller gave up before this call started')
 end
 `;
 

@@ -18,7 +18,8 @@ if r[1] == 'p' and r[2] == ARGV[1] then
   if ARGV[4] ~= '' then
     now = tonumber(ARGV[4])
   else
-    local t = rcall('TIME')
+    -- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
+    local t = keelTime
     now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   end
   rcall('HSET', KEYS[1], 'lease', now + tonumber(ARGV[2]))

@@ -5,7 +5,8 @@
   returns  {0, count}
 ]]
 local rcall = redis.call
-local time = rcall('TIME')
+-- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
+local time = keelTime
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 rcall('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return {0, rcall('ZCARD', KEYS[1])}

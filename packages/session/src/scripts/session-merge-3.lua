@@ -118,7 +118,8 @@ for _, name in ipairs(order) do
 end
 local payload = '{' .. table.concat(parts, ',') .. '}'
 
-local time = rcall('TIME')
+-- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
+local time = keelTime
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local meta = rcall('HMGET', KEYS[2], 'c', 'u')
 local created = tonumber(meta[1]) or now

@@ -21,7 +21,8 @@ local rcall = redis.call
 if rcall('EXISTS', KEYS[3]) == 1 then return {2} end
 local current = rcall('GET', KEYS[1])
 if ARGV[4] ~= '' and current and redis.sha1hex(current) ~= ARGV[4] then return {4, current} end
-local time = rcall('TIME')
+-- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
+local time = keelTime
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local meta = rcall('HMGET', KEYS[2], 'c', 'u')
 local created = tonumber(ARGV[5])

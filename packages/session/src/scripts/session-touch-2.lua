@@ -14,7 +14,8 @@
 local rcall = redis.call
 local pttl = rcall('PTTL', KEYS[1])
 if pttl == -2 then return {1} end
-local time = rcall('TIME')
+-- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
+local time = keelTime
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local ttl = tonumber(ARGV[1])
 local absolute = tonumber(ARGV[2])
