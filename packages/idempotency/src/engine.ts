@@ -23,6 +23,7 @@ import {
   type WarningSwitches,
 } from '@keel/core';
 import {
+  IdempotencyBodyTooDeepError,
   IdempotencyKeyInvalidError,
   IdempotencyKeyMissingError,
   IdempotencyKeyReusedError,
@@ -31,7 +32,12 @@ import {
   IdempotencyScopeError,
 } from './errors.js';
 import './events.js';
-import { defaultFingerprint, hashFingerprint, sha256 } from './fingerprint.js';
+import {
+  DEFAULT_MAX_BODY_DEPTH,
+  defaultFingerprint,
+  hashFingerprint,
+  sha256,
+} from './fingerprint.js';
 import { parseIdempotencyKey } from './key-header.js';
 import { createMemoryIdempotencyStore } from './stores/memory.js';
 import type { AcquireOutcome, AcquireRequest, IdempotencyStore, StoredResponse } from './types.js';
@@ -114,6 +120,11 @@ export interface IdempotencyOptions<Raw = unknown> {
   fingerprint?: (req: KeelRequest<Raw>) => string | Uint8Array | Promise<string | Uint8Array>;
   /** Request headers that are part of the default fingerprint. @default [] */
   fingerprintHeaders?: readonly string[];
+  /**
+   * Deepest nesting of arrays and objects in a JSON body the default fingerprint accepts; a
+   * deeper body gets 400 `idempotency-body-too-deep` before any record is touched. @default 100
+   */
+  maxBodyDepth?: number;
   /** Receives `idempotency.*` events. */
   events?: KeelEvents | KeelEventListener;
   /** Turn one-time warnings off by name (`unscopedIdempotency`, `idempotencyWithoutBody`). */
@@ -134,6 +145,7 @@ export type IdempotencyResponseReason =
   | 'not-stored'
   | 'key-missing'
   | 'key-invalid'
+  | 'body-too-deep'
   | 'store-unavailable';
 
 /** What the adapter does with a request. */
@@ -203,6 +215,7 @@ const KNOWN = [
   'maxResponseBytes',
   'fingerprint',
   'fingerprintHeaders',
+  'maxBodyDepth',
   'events',
   'warnings',
 ] as const;
@@ -279,6 +292,14 @@ export function createIdempotency<Raw = unknown>(
     options.fingerprint,
   );
   const fingerprintHeaders = stringList(v, 'fingerprintHeaders', options.fingerprintHeaders, []);
+  const maxBodyDepth = v.integerInRange(
+    'maxBodyDepth',
+    options.maxBodyDepth,
+    DEFAULT_MAX_BODY_DEPTH,
+    1,
+    10_000,
+    'levels of nested arrays and objects',
+  );
   const events = toEvents(options.events);
   const warnings = createWarnings({ switches: options.warnings, events });
   if (scope === false) {
@@ -299,7 +320,7 @@ export function createIdempotency<Raw = unknown>(
         'idempotency() saw a request with a body but no parsed body, so its fingerprint leaves the body out and two requests that differ only in their body would share a response. Register the body parser (express.json(), @koa/bodyparser…) before idempotency()',
       );
     }
-    return defaultFingerprint(req, fingerprintHeaders);
+    return defaultFingerprint(req, fingerprintHeaders, maxBodyDepth);
   }
 
   /** Claim with one store call; with `waitMs`, keep asking while the key is in flight. */
@@ -425,9 +446,17 @@ export function createIdempotency<Raw = unknown>(
       }
       // 132 bits of SHA-256, like core's hashKeyPart: safe inside a hash tag, reveals nothing.
       const record = sha256(JSON.stringify([owner, parsed.key])).slice(0, 22);
-      const fingerprint = customFingerprint
-        ? hashFingerprint(await customFingerprint(req))
-        : defaultFingerprintOf(req);
+      let fingerprint: string;
+      try {
+        fingerprint = customFingerprint
+          ? hashFingerprint(await customFingerprint(req))
+          : defaultFingerprintOf(req);
+      } catch (error) {
+        // A body the fingerprint refuses is the client's fault: 400, nothing stored.
+        if (!(error instanceof IdempotencyBodyTooDeepError)) throw error;
+        events.emit('idempotency.rejected', { reason: 'body-too-deep' });
+        return reject('body-too-deep', error, {}, { maxDepth: error.maxDepth });
+      }
       const token = randomUUID();
 
       let outcome: AcquireOutcome;

@@ -20,6 +20,8 @@ export const codes = Object.freeze({
   RESPONSE_NOT_STORED: 'KEEL_ERR_IDEMPOTENCY_RESPONSE_NOT_STORED',
   /** 500: the `scope` function returned no scope for a request (a configuration bug). */
   SCOPE_MISSING: 'KEEL_ERR_IDEMPOTENCY_SCOPE_MISSING',
+  /** 400: the JSON body nests deeper than the default fingerprint accepts (`maxBodyDepth`). */
+  BODY_TOO_DEEP: 'KEEL_ERR_IDEMPOTENCY_BODY_TOO_DEEP',
 } as const);
 
 export type IdempotencyErrorCode = (typeof codes)[keyof typeof codes];
@@ -88,5 +90,22 @@ export class IdempotencyScopeError extends KeelError {
       `idempotency: the scope function returned ${got} for a request; it must return a non-empty string (a user, tenant or API-key id). Put idempotency() after authentication, or return e.g. 'anonymous' for unauthenticated callers.`,
       { status: 500, title: 'Idempotency scope missing' },
     );
+  }
+}
+
+/**
+ * 400: the JSON body nests arrays and objects deeper than `maxDepth`, so the default fingerprint
+ * refuses it (the handler does not run and nothing is stored). Its problem carries `maxDepth`.
+ */
+export class IdempotencyBodyTooDeepError extends KeelError {
+  /** The deepest nesting accepted (the top-level array or object is depth 1). */
+  readonly maxDepth: number;
+  constructor(maxDepth: number) {
+    super(
+      codes.BODY_TOO_DEEP,
+      `The JSON body nests arrays and objects more than ${maxDepth} levels deep; requests with an Idempotency-Key accept at most ${maxDepth}. Send a flatter body.`,
+      { status: 400, title: 'Request body nested too deep' },
+    );
+    this.maxDepth = maxDepth;
   }
 }

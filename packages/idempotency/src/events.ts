@@ -21,7 +21,9 @@ declare module '@keel/core' {
     /** 410: the first response was too large to keep. */
     'idempotency.not-stored': { record: string; status: number };
     /** 400 or 503 before any record was touched. */
-    'idempotency.rejected': { reason: 'key-missing' | 'key-invalid' | 'store-unavailable' };
+    'idempotency.rejected': {
+      reason: 'key-missing' | 'key-invalid' | 'body-too-deep' | 'store-unavailable';
+    };
     /** The handler's response was stored (`stored: false`: only its status, it was too large). */
     'idempotency.completed': { record: string; status: number; stored: boolean };
     /** The claim was released so the client may retry: a status not stored, or a thrown error. */

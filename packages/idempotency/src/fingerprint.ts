@@ -7,6 +7,7 @@
  */
 import crypto, { createHash } from 'node:crypto';
 import { canonicalQuery, headerValue, type KeelRequest } from '@keel/core';
+import { IdempotencyBodyTooDeepError } from './errors.js';
 
 /** What the fingerprint of a request is made of; `body` tells how its body was read. */
 export type BodyForm = 'json' | 'bytes' | 'none';
@@ -16,8 +17,11 @@ export type BodyForm = 'json' | 'bytes' | 'none';
  * or a JSON raw body, the bytes for a Buffer/string body or any other raw body, nothing when no
  * body parser ran and no raw bytes are known.
  */
-export function bodyForFingerprint(req: KeelRequest): { form: BodyForm; bytes: Uint8Array } {
-  const body = bodyPart(req);
+export function bodyForFingerprint(
+  req: KeelRequest,
+  maxBodyDepth = DEFAULT_MAX_BODY_DEPTH,
+): { form: BodyForm; bytes: Uint8Array } {
+  const body = bodyPart(req, maxBodyDepth);
   const data = body.data;
   return { form: body.form, bytes: typeof data === 'string' ? Buffer.from(data, 'utf8') : data };
 }
@@ -25,31 +29,47 @@ export function bodyForFingerprint(req: KeelRequest): { form: BodyForm; bytes: U
 const NO_BYTES = new Uint8Array(0);
 
 /** {@link bodyForFingerprint} with text left as a string (its UTF-8 bytes are what count). */
-function bodyPart(req: KeelRequest): { form: BodyForm; data: string | Uint8Array } {
+function bodyPart(
+  req: KeelRequest,
+  maxBodyDepth: number,
+): { form: BodyForm; data: string | Uint8Array } {
   const body = req.body;
   if (req.bodyParsed && body !== undefined) {
     if (body instanceof Uint8Array) return { form: 'bytes', data: body };
     if (typeof body === 'string') return { form: 'bytes', data: body };
-    return { form: 'json', data: canonicalJson(body) };
+    return { form: 'json', data: canonicalJson(body, maxBodyDepth) };
   }
   if (req.rawBody !== undefined) {
     if (/json/i.test(headerValue(req.headers, 'content-type') ?? '')) {
-      try {
-        const parsed: unknown = JSON.parse(Buffer.from(req.rawBody).toString('utf8'));
-        return { form: 'json', data: canonicalJson(parsed) };
-      } catch {
-        // Not JSON after all: fingerprint the bytes.
-      }
+      const parsed = parseJson(req.rawBody);
+      // A body nested too deep is refused here too, not fingerprinted as bytes instead.
+      if (parsed.ok) return { form: 'json', data: canonicalJson(parsed.value, maxBodyDepth) };
     }
     return { form: 'bytes', data: req.rawBody };
   }
   return { form: 'none', data: NO_BYTES };
 }
 
+/** JSON text parsed, or not JSON after all (then its bytes are fingerprinted). */
+function parseJson(bytes: Uint8Array): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(Buffer.from(bytes).toString('utf8')) };
+  } catch {
+    return { ok: false };
+  }
+}
+
 const FINGERPRINT_TAG = 'keel-idempotency-fingerprint-v1';
 
-/** The default fingerprint: base64url SHA-256 of method, path, query, `headers` and body. */
-export function defaultFingerprint(req: KeelRequest, headers: readonly string[] = []): string {
+/**
+ * The default fingerprint: base64url SHA-256 of method, path, query, `headers` and body. A JSON
+ * body nested deeper than `maxBodyDepth` throws {@link IdempotencyBodyTooDeepError}.
+ */
+export function defaultFingerprint(
+  req: KeelRequest,
+  headers: readonly string[] = [],
+  maxBodyDepth = DEFAULT_MAX_BODY_DEPTH,
+): string {
   const parts: (string | Uint8Array)[] = [
     FINGERPRINT_TAG,
     req.method.toUpperCase(),
@@ -61,7 +81,7 @@ export function defaultFingerprint(req: KeelRequest, headers: readonly string[] 
     const value = req.headers[lower];
     parts.push(lower, value === undefined ? '' : Array.isArray(value) ? value.join('\n') : value);
   }
-  const body = bodyPart(req);
+  const body = bodyPart(req, maxBodyDepth);
   parts.push(body.form, body.data);
   return sha256(lengthPrefixed(parts));
 }
@@ -107,20 +127,81 @@ type OneShotHash = (algorithm: string, data: string | Uint8Array, encoding: 'bas
 const oneShot = (crypto as { hash?: OneShotHash }).hash;
 
 /**
- * JSON with object keys sorted (recursively), so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the
+ * How deep a JSON body may nest (arrays and objects) before the default fingerprint refuses it:
+ * Ruby's JSON parser's `max_nesting`. Real request bodies stay far below it; a body near it is
+ * a client probing for a crash.
+ */
+export const DEFAULT_MAX_BODY_DEPTH = 100;
+
+/**
+ * JSON with object keys sorted (at every depth), so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the
  * same body. Otherwise as `JSON.stringify`: `toJSON()` is honoured, `undefined` members and
  * functions are dropped, non-finite numbers become `null`.
+ *
+ * Iterative, with an explicit stack: a recursive walk overflows the call stack on a body of
+ * ~4,000 nested arrays (8 KB, inside any body limit), which would answer 500 to anyone.
+ * Containers nested deeper than `maxDepth` (the top-level one is depth 1) throw
+ * {@link IdempotencyBodyTooDeepError}; the limit also ends the walk of a cyclic value.
  *
  * Written directly rather than as `JSON.stringify` of a sorted copy (same text, no copy). The
  * order is that of the sorted copy: integer-like keys ("0", "7", "10": array indices) first in
  * numeric order, as JavaScript enumerates them, then the other keys sorted by UTF-16 code units.
  */
-export function canonicalJson(value: unknown): string {
-  return serialize(value) ?? 'null';
+export function canonicalJson(value: unknown, maxDepth = DEFAULT_MAX_BODY_DEPTH): string {
+  const root = open(value);
+  if (root === undefined) return 'null';
+  if (typeof root === 'string') return root;
+  if (maxDepth < 1) throw new IdempotencyBodyTooDeepError(maxDepth);
+  let text = root.keys === undefined ? '[' : '{';
+  const stack: Container[] = [root];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1] as Container;
+    const { keys, next } = frame;
+    const count = keys === undefined ? (frame.source as unknown[]).length : keys.length;
+    if (next === count) {
+      text += keys === undefined ? ']' : '}';
+      stack.pop();
+      continue;
+    }
+    frame.next = next + 1;
+    const key = keys === undefined ? next : (keys[next] as string);
+    const member = open((frame.source as Record<string | number, unknown>)[key]);
+    let prefix: string;
+    if (keys === undefined) prefix = next === 0 ? '' : ',';
+    else if (member === undefined) continue;
+    else prefix = `${frame.written ? ',' : ''}${JSON.stringify(key)}:`;
+    frame.written = true;
+    if (member === undefined) text += `${prefix}null`;
+    else if (typeof member === 'string') text += prefix + member;
+    else {
+      if (stack.length >= maxDepth) throw new IdempotencyBodyTooDeepError(maxDepth);
+      text += prefix + (member.keys === undefined ? '[' : '{');
+      stack.push(member);
+    }
+  }
+  return text;
 }
 
-/** JSON text of a value, or undefined where JSON.stringify leaves a member out. */
-function serialize(value: unknown): string | undefined {
+/** An array (`keys` undefined) or object being written, and the index of its next member. */
+interface Container {
+  readonly source: object;
+  readonly keys: readonly string[] | undefined;
+  next: number;
+  /** An object member was written: the next one needs a comma. */
+  written: boolean;
+}
+
+/**
+ * One value, as `JSON.stringify` sees it after `toJSON()` (called once, as the spec does): its
+ * JSON text if it is a primitive, a container to walk, or undefined where JSON leaves a member
+ * out (undefined, functions, symbols).
+ */
+function open(input: unknown): string | Container | undefined {
+  let value = input;
+  if (typeof value === 'object' && value !== null) {
+    const json = (value as { toJSON?: unknown }).toJSON;
+    if (typeof json === 'function') value = json.call(value);
+  }
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -129,42 +210,27 @@ function serialize(value: unknown): string | undefined {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object':
-      return value === null ? 'null' : serializeObject(value);
+      if (value === null) return 'null';
+      return {
+        source: value,
+        keys: Array.isArray(value) ? undefined : sortedKeys(value),
+        next: 0,
+        written: false,
+      };
     case 'bigint':
       // JSON.stringify's own TypeError.
       return JSON.stringify(value);
     default:
-      // undefined, functions, symbols
       return undefined;
   }
 }
 
-function serializeObject(value: object): string | undefined {
-  const json = (value as { toJSON?: unknown }).toJSON;
-  if (typeof json === 'function') return serialize(json.call(value));
-  if (Array.isArray(value)) {
-    let text = '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) text += ',';
-      text += serialize(value[i]) ?? 'null';
-    }
-    return `${text}]`;
-  }
+/** Object.keys lists array-index keys first, in numeric order: they stay there; the rest sort. */
+function sortedKeys(value: object): string[] {
   const keys = Object.keys(value);
-  // Object.keys lists array-index keys first, in numeric order: they stay there; the rest sort.
   let indices = 0;
   while (indices < keys.length && isArrayIndex(keys[indices] as string)) indices++;
-  const names =
-    indices === 0 ? keys.sort() : [...keys.slice(0, indices), ...keys.slice(indices).sort()];
-  let text = '{';
-  let first = true;
-  for (const key of names) {
-    const member = serialize((value as Record<string, unknown>)[key]);
-    if (member === undefined) continue;
-    text += first ? `${JSON.stringify(key)}:${member}` : `,${JSON.stringify(key)}:${member}`;
-    first = false;
-  }
-  return `${text}}`;
+  return indices === 0 ? keys.sort() : [...keys.slice(0, indices), ...keys.slice(indices).sort()];
 }
 
 /** "0", "42", … up to 2^32 − 2: the keys JavaScript enumerates first, in numeric order. */

@@ -12,6 +12,7 @@ export { createIdempotency, DEFAULT_REPLAY_HEADERS } from './engine.js';
 export type { IdempotencyErrorCode } from './errors.js';
 export {
   codes,
+  IdempotencyBodyTooDeepError,
   IdempotencyKeyInvalidError,
   IdempotencyKeyMissingError,
   IdempotencyKeyReusedError,
@@ -25,7 +26,12 @@ import './events.js';
 
 // Fingerprints and the Idempotency-Key header, for custom setups and tests.
 export type { BodyForm } from './fingerprint.js';
-export { bodyForFingerprint, canonicalJson, defaultFingerprint } from './fingerprint.js';
+export {
+  bodyForFingerprint,
+  canonicalJson,
+  DEFAULT_MAX_BODY_DEPTH,
+  defaultFingerprint,
+} from './fingerprint.js';
 export type { KeyRules, ParsedKey } from './key-header.js';
 export { parseIdempotencyKey } from './key-header.js';
 // Script statuses (shared by both stores).

@@ -3,6 +3,7 @@ import { isKeelError, problemFromError } from '@keel/core';
 import { describe, expect, it } from 'vitest';
 import {
   codes,
+  IdempotencyBodyTooDeepError,
   IdempotencyKeyInvalidError,
   IdempotencyKeyMissingError,
   IdempotencyKeyReusedError,
@@ -18,6 +19,7 @@ const instances = [
   [new IdempotencyKeyReusedError(), 422],
   [new IdempotencyResponseNotStoredError(201), 410],
   [new IdempotencyScopeError('undefined'), 500],
+  [new IdempotencyBodyTooDeepError(100), 400],
 ] as const;
 
 describe('error registry', () => {

@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { canonicalQuery, type KeelRequest } from '@keel/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bodyForFingerprint, canonicalJson, defaultFingerprint } from '../../src/index.js';
+import {
+  bodyForFingerprint,
+  canonicalJson,
+  codes,
+  defaultFingerprint,
+  IdempotencyBodyTooDeepError,
+} from '../../src/index.js';
 
 /** The definition canonicalJson must match: JSON.stringify of a copy with sorted keys. */
 function referenceCanonicalJson(value: unknown): string {
@@ -138,6 +144,57 @@ describe('canonicalJson', () => {
     const parsed = JSON.parse('{"__proto__":{"admin":true},"a":1}') as unknown;
     expect(canonicalJson(parsed)).toBe('{"__proto__":{"admin":true},"a":1}');
     expect(canonicalJson(parsed)).not.toBe(canonicalJson({ a: 1 }));
+  });
+});
+
+describe('canonicalJson depth limit', () => {
+  const arrays = (depth: number) => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+  const objects = (depth: number) => {
+    let value: unknown = {};
+    for (let i = 1; i < depth; i++) value = { a: value };
+    return value;
+  };
+
+  it('accepts exactly maxDepth levels and refuses one more, arrays and objects alike', () => {
+    expect(canonicalJson(arrays(100))).toBe(JSON.stringify(arrays(100)));
+    expect(canonicalJson(objects(100))).toBe(JSON.stringify(objects(100)));
+    for (const deep of [arrays(101), objects(101), [1, { b: [objects(99)] }]]) {
+      let error: unknown;
+      try {
+        canonicalJson(deep);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(IdempotencyBodyTooDeepError);
+      expect(error).toMatchObject({ code: codes.BODY_TOO_DEEP, status: 400, maxDepth: 100 });
+    }
+    expect(canonicalJson(arrays(3), 3)).toBe('[[[]]]');
+    expect(() => canonicalJson(arrays(4), 3)).toThrow(IdempotencyBodyTooDeepError);
+    // Primitives have no depth.
+    expect(canonicalJson('x', 1)).toBe('"x"');
+  });
+
+  it('refuses the crashing body of issue 19 without overflowing the stack', () => {
+    // ~4,000 nested arrays (8 KB) overflowed the recursive version: a 500 for anyone.
+    expect(() => canonicalJson(arrays(4000))).toThrow(IdempotencyBodyTooDeepError);
+    expect(canonicalJson(arrays(4000), 10_000)).toBe(JSON.stringify(arrays(4000)));
+    expect(() => defaultFingerprint(req({ body: arrays(4000) }))).toThrow(
+      IdempotencyBodyTooDeepError,
+    );
+    // A raw JSON body is refused too, not fingerprinted as bytes instead.
+    const raw = req({
+      bodyParsed: false,
+      body: undefined,
+      rawBody: Buffer.from('['.repeat(200) + ']'.repeat(200)),
+    });
+    expect(() => defaultFingerprint(raw)).toThrow(IdempotencyBodyTooDeepError);
+    expect(defaultFingerprint(raw, [], 200)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('ends the walk of a cyclic value at the limit', () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    expect(() => canonicalJson(cyclic)).toThrow(IdempotencyBodyTooDeepError);
   });
 });
 

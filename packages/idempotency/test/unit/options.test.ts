@@ -45,6 +45,8 @@ describe('createIdempotency options', () => {
     [{ headerName: 'Bad Header' }, /headerName/],
     [{ store: {} }, /store/],
     [{ maxResponseBytes: 0 }, /maxResponseBytes/],
+    [{ maxBodyDepth: 0 }, /maxBodyDepth.*levels of nested arrays and objects/],
+    [{ maxBodyDepth: 1.5 }, /maxBodyDepth/],
   ])('rejects %o', (options, message) => {
     expect(() => createIdempotency({ scope, ...(options as object) })).toThrow(message);
   });
@@ -67,6 +69,7 @@ describe('createIdempotency options', () => {
       maxResponseBytes: 10_000,
       fingerprint: () => 'same',
       fingerprintHeaders: ['x-tenant'],
+      maxBodyDepth: 20,
     });
     expect(engine.maxResponseBytes).toBe(10_000);
   });
