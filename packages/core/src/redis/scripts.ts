@@ -13,7 +13,7 @@
  * "a 503 left nothing behind" and "the fallback counted it once".
  */
 import type { RedisClient } from './client.js';
-import { serverClockOf } from './server-clock.js';
+import { localNow, serverClockOf } from './server-clock.js';
 import { ABANDONED_REPLY } from './store-errors.js';
 
 /**
@@ -23,9 +23,11 @@ import { ABANDONED_REPLY } from './store-errors.js';
  * after the deadline; 0 means "no deadline".
  */
 export const GUARD_LUA = `-- Keel call guard: the last ARGV is the caller's deadline, server ms since the epoch (0 = none)
-local keelNotAfter = tonumber(table.remove(ARGV))
+local keelArgs = #ARGV
+local keelNotAfter = tonumber(ARGV[keelArgs])
+ARGV[keelArgs] = nil
 local keelTime = redis.call('TIME')
-if keelNotAfter > 0 and tonumber(keelTime[1]) * 1000 + math.floor(tonumber(keelTime[2]) / 1000) > keelNotAfter then
+if keelNotAfter > 0 and keelTime[1] * 1000 + keelTime[2] / 1000 > keelNotAfter then
   return redis.error_reply('${ABANDONED_REPLY} the caller gave up before this call started')
 end
 `;
@@ -33,6 +35,27 @@ end
 /** The deadline of one store call: the latest local moment (ms since the epoch) a script may start. */
 export interface StoreAttempt {
   readonly notAfterMs: number;
+  /**
+   * Set when the call is an acknowledged write of a store configured with `waitForReplicas`:
+   * the runner pipelines `WAIT` right after the script, on the same connection, and reports
+   * through {@link StoreAttempt.replicated} how many replicas confirmed it.
+   */
+  readonly replicas?: ReplicaWait;
+  /** Receives the `WAIT` reply of a durable write (see {@link StoreAttempt.replicas}). */
+  replicated?(acknowledged: number): void;
+  /**
+   * `false` for a script whose late run does no harm and must run whenever Redis gets to it
+   * (each such call says why): no deadline guard, but still `WAIT` when durable. @default true
+   */
+  readonly guard?: boolean;
+}
+
+/** How a durable write waits for replicas: `WAIT <replicas> <timeout>`. */
+export interface ReplicaWait {
+  /** Replicas that must confirm the write. */
+  readonly replicas: number;
+  /** Longest wait, ms; never past the call's deadline. */
+  readonly timeoutMs: number;
 }
 
 /**
@@ -78,6 +101,9 @@ export interface ScriptRunner {
 }
 
 type ScriptCommand = (...args: ScriptArg[]) => Promise<unknown>;
+
+const guarded = (attempt: StoreAttempt | undefined): attempt is StoreAttempt =>
+  attempt !== undefined && attempt.guard !== false;
 
 const defined = new WeakMap<RedisClient, Set<string>>();
 
@@ -132,14 +158,48 @@ export function createScriptRunner(
     args: readonly ScriptArg[],
     attempt: StoreAttempt | undefined,
   ) => {
-    const notAfter = attempt ? clock.toServerMs(attempt.notAfterMs) : 0;
-    if (!script.variadicKeys) return command(script, buffer)(...keys, ...args, notAfter);
-    if (keys.length < script.numberOfKeys) {
+    const notAfter = guarded(attempt) ? clock.toServerMs(attempt.notAfterMs) : 0;
+    if (script.variadicKeys && keys.length < script.numberOfKeys) {
       throw new Error(
         `script ${script.name} takes at least ${script.numberOfKeys} keys, got ${keys.length}`,
       );
     }
-    return command(script, buffer)(keys.length, ...keys, ...args, notAfter);
+    const argv = script.variadicKeys
+      ? [keys.length, ...keys, ...args, notAfter]
+      : [...keys, ...args, notAfter];
+    if (attempt?.replicas) return sendDurable(script, buffer, argv, attempt, attempt.replicas);
+    return command(script, buffer)(...argv);
+  };
+
+  /**
+   * The script and `WAIT` in one pipeline: one round trip, and the same connection (on a
+   * Cluster, the node owning the keys' slot), which is what WAIT's answer is about — the
+   * writes this connection sent before it. WAIT cannot run inside a script. (One gap: after a
+   * `SCRIPT FLUSH` on a live connection, ioredis re-sends the script after NOSCRIPT, behind the
+   * WAIT. A reconnect or failover never does this: a new connection sends the script in full.)
+   */
+  const sendDurable = async (
+    script: LuaScript,
+    buffer: boolean,
+    argv: ScriptArg[],
+    attempt: StoreAttempt,
+    wait: ReplicaWait,
+  ): Promise<unknown> => {
+    command(script, buffer); // defined on the client before the pipeline copies its commands
+    const pipeline = client.pipeline();
+    const name = buffer ? `${commandName(script)}Buffer` : commandName(script);
+    (pipeline as unknown as Record<string, (...a: ScriptArg[]) => unknown>)[name]!(...argv);
+    // WAIT 0 would block for good: at least 1 ms, and never past the call's deadline.
+    const timeoutMs = Math.max(
+      1,
+      Math.min(wait.timeoutMs, Math.floor(attempt.notAfterMs - localNow())),
+    );
+    pipeline.call('WAIT', wait.replicas, timeoutMs);
+    const [scriptResult, waitResult] = (await pipeline.exec()) ?? [];
+    if (!scriptResult) throw new Error(`pipeline for ${script.name} returned no reply`);
+    if (scriptResult[0]) throw scriptResult[0];
+    attempt.replicated?.(waitResult && !waitResult[0] ? Number(waitResult[1]) : 0);
+    return scriptResult[1];
   };
 
   const call = (
@@ -150,7 +210,7 @@ export function createScriptRunner(
     attempt: StoreAttempt | undefined,
   ): Promise<unknown> => {
     // The first guarded call on a client measures the server clock (one TIME, once).
-    const syncing = attempt ? clock.ready() : undefined;
+    const syncing = guarded(attempt) ? clock.ready() : undefined;
     if (syncing) return syncing.then(() => send(buffer, script, keys, args, attempt));
     return send(buffer, script, keys, args, attempt);
   };
