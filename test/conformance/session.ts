@@ -324,6 +324,58 @@ export function describeSessionConformance(
       expect(await r.load('arr')).toBeUndefined();
     });
 
+    it('treats a session of the wrong shape for its library as no session, naming the field', async () => {
+      const express = repo({ shape: 'express-session' });
+      const koa = repo({ shape: 'koa-session' });
+      const cookie =
+        '"cookie":{"originalMaxAge":60000,"expires":"2030-01-01T00:00:00.000Z","path":"/"}';
+      const cases: [SessionRepository, string, string][] = [
+        [express, '{"user":"ann"}', 'cookie'],
+        [express, '{"cookie":5,"user":"ann"}', 'cookie'],
+        [express, '{"cookie":{"originalMaxAge":"1h"}}', 'cookie.originalMaxAge'],
+        [express, '{"cookie":{"expires":"someday"}}', 'cookie.expires'],
+        [express, '{"cookie":{"maxAge":1e999}}', 'cookie.maxAge'],
+        [express, '{"cookie":{"path":"/\\n"}}', 'cookie.path'],
+        [koa, '{"user":"ann","toJSON":1}', 'toJSON'],
+        [koa, '{"user":"ann","_maxAge":"1h"}', '_maxAge'],
+        [koa, '{"user":"ann","_expire":1e999}', '_expire'],
+      ];
+      for (const [r, payload, field] of cases) {
+        seen = [];
+        await t.writeRaw('odd', payload);
+        expect(await r.load('odd'), payload).toBeUndefined();
+        expect(seen.map((e) => e.attributes)).toEqual([
+          expect.objectContaining({ reason: 'shape', field }),
+        ]);
+      }
+      // What the libraries write passes; any JSON object passes the default shape.
+      await t.writeRaw('fine', `{${cookie},"user":"ann"}`);
+      expect(await load(express, 'fine')).toMatchObject({ user: 'ann' });
+      await t.writeRaw('fine', '{"user":"ann","_expire":1893456000000,"_maxAge":60000}');
+      expect(await load(koa, 'fine')).toMatchObject({ user: 'ann' });
+      await t.writeRaw('fine', '{"user":"ann"}');
+      expect(await load(repo(), 'fine')).toEqual({ user: 'ann' });
+    });
+
+    it('a creation time that is not a whole number is unknown: the lifetime starts now', async () => {
+      const storage = t.storage();
+      for (const createdAtMs of [1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+        const result = await storage.save('born', {
+          payload: '{"user":"ann"}',
+          ttlMs: 60_000,
+          absoluteTtlMs: 3_600_000,
+          touch: false,
+          userHash: '',
+          createdAtMs,
+        });
+        expect(result.status).toBe('ok');
+        const read = await storage.read('born');
+        expect(read?.createdAtMs).toSatisfy(Number.isSafeInteger);
+        expect(read?.createdAtMs).toBeGreaterThan(0);
+        await storage.destroy('born', 0);
+      }
+    });
+
     it('rejects ids that cannot be keys, and treats them as no session on read', async () => {
       const r = repo();
       expect(await r.load('a{b}')).toBeUndefined();

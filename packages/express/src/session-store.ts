@@ -182,6 +182,8 @@ export class SessionStore extends loadStore() {
         ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
         ...(options.scanCount === undefined ? {} : { scanCount: options.scanCount }),
         ...(options.events === undefined ? {} : { events: options.events }),
+        // A stored session express-session would throw on (no cookie object…) is no session.
+        shape: 'express-session',
       },
       'SessionStore',
     );

@@ -91,7 +91,12 @@ export class SessionStore {
         ([name]) => !(STORAGE_CHOICE_OPTIONS as readonly string[]).includes(name),
       ),
     ) as Omit<SessionRepositoryOptions, 'storage'>;
-    this.repository = createSessionRepository(options, repositoryOptions, 'koaSessionStore');
+    // A stored session koa-session would throw on (a `toJSON` field, a bad `_maxAge`…) is no session.
+    this.repository = createSessionRepository(
+      options,
+      { ...repositoryOptions, shape: 'koa-session' },
+      'koaSessionStore',
+    );
   }
 
   /** koa-session: load `key`; null when absent, expired or undecodable. */

@@ -6,8 +6,12 @@ import type { DecodeFailure } from './codec.js';
 
 declare module '@keel/core' {
   interface KeelEventMap {
-    /** A stored payload did not decode (corrupt, unknown key, tampered): treated as no session. */
-    'session.corrupt': { idHash: string; reason: DecodeFailure };
+    /**
+     * A stored payload did not decode (corrupt, unknown key, tampered), or decoded to a session
+     * the session library cannot use (`reason: 'shape'`, `field` names the first bad field):
+     * treated as no session.
+     */
+    'session.corrupt': { idHash: string; reason: DecodeFailure; field?: string };
     /**
      * A write was refused: the session was destroyed while the request ran (`tombstoned`: a
      * logout is not undone), or its absolute lifetime ended (`expired`).

@@ -15,6 +15,8 @@ export type {
   UserSession,
 } from './repository.js';
 export { SessionRepository, SLIDE_SLACK_MS } from './repository.js';
+export type { SessionShape } from './shape.js';
+export { SESSION_SHAPES, shapeProblem } from './shape.js';
 
 // Storages: in-process memory and Redis (standalone, Sentinel, Cluster).
 

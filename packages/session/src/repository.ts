@@ -40,6 +40,7 @@ import {
   toFields,
 } from './fields.js';
 import { assertSessionId, isValidSessionId } from './keys.js';
+import { SESSION_SHAPES, type SessionShape, shapeProblem } from './shape.js';
 import { createMemorySessionStorage } from './stores/memory.js';
 import type { SessionStorage, StoredSession, WriteLifetime, WriteResult } from './types.js';
 
@@ -134,6 +135,12 @@ export interface SessionRepositoryOptions {
   maxConflictRetries?: number;
   /** Receives `session.*` events. */
   events?: KeelEvents | KeelEventListener;
+  /**
+   * The shape the session library reading these sessions needs: a stored session of another
+   * shape is no session (and `session.corrupt`, reason `shape`), never a payload the library
+   * throws on. The Express and Koa stores set it. @default 'object' (any JSON object)
+   */
+  shape?: SessionShape;
   /** Clock for `touchAfterMs` bookkeeping, ms. @default Date.now */
   clock?: Clock;
 }
@@ -184,6 +191,7 @@ const KNOWN = [
   'scanCount',
   'maxConflictRetries',
   'events',
+  'shape',
   'clock',
 ] as const;
 
@@ -204,6 +212,7 @@ export class SessionRepository {
   readonly #maxRetries: number;
   readonly #clock: Clock;
   readonly #slideSlackMs: number;
+  readonly #shape: SessionShape;
 
   constructor(options: SessionRepositoryOptions = {}, component = 'session') {
     const v = validatorFor(component);
@@ -225,6 +234,7 @@ export class SessionRepository {
     this.#clock = v.func<Clock>('clock', options.clock, systemClock);
     this.#slideSlackMs = Math.max(this.touchAfterMs, SLIDE_SLACK_MS);
     this.events = toEvents(options.events);
+    this.#shape = v.oneOf('shape', options.shape, SESSION_SHAPES, 'object');
     this.#codec = createCodec(
       {
         serializer: options.serializer,
@@ -472,8 +482,13 @@ export class SessionRepository {
 
   #decode(id: string, payload: Buffer): SessionData | undefined {
     const decoded = this.#codec.decode(id, payload);
-    if (decoded.ok) return decoded.value;
-    this.events.emit('session.corrupt', { idHash: hashKeyPart(id), reason: decoded.reason });
+    if (!decoded.ok) {
+      this.events.emit('session.corrupt', { idHash: hashKeyPart(id), reason: decoded.reason });
+      return undefined;
+    }
+    const field = shapeProblem(this.#shape, decoded.value);
+    if (field === undefined) return decoded.value;
+    this.events.emit('session.corrupt', { idHash: hashKeyPart(id), reason: 'shape', field });
     return undefined;
   }
 
@@ -560,11 +575,13 @@ export class SessionRepository {
       });
       if (result.status !== 'conflict') return { result, payload };
       this.events.emit('session.conflict', { idHash: hashKeyPart(id), attempt });
-      const current = this.#codec.decode(id, result.current);
-      // An undecodable current payload is no session: this request's version replaces it.
-      const next = current.ok ? applyDiff(current.value, diff) : data;
+      const decoded = this.#codec.decode(id, result.current);
+      const current =
+        decoded.ok && shapeProblem(this.#shape, decoded.value) === undefined ? decoded : undefined;
+      // An undecodable or misshapen current payload is no session: this request's replaces it.
+      const next = current ? applyDiff(current.value, diff) : data;
       payload = this.#codec.encode(id, next);
-      base = current.ok ? sha1(result.current) : undefined;
+      base = current ? sha1(result.current) : undefined;
     }
     throw new SessionConflictError(this.#maxRetries);
   }

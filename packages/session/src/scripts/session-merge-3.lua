@@ -19,8 +19,18 @@
            {2}                TOMBSTONED: destroyed meanwhile, nothing written
            {3}                EXPIRED: the absolute lifetime is over, the session was deleted
            {5}                CORRUPT: the stored value is not a JSON object
+  A creation time that is not a whole number counts as unknown (the lifetime starts now) and is
+  written afresh with the rest of the metadata.
 ]]
 local rcall = redis.call
+-- Metadata fields hold whole ms, but anything may have written the hash (a hand edit, another
+-- tool): only a whole number a double holds exactly counts. Anything else (`1e999`, `1.5`,
+-- `abc`) would reach PEXPIRE or SET PX and fail the script on every request of the session.
+local function whole(value)
+  local n = tonumber(value)
+  if n and n == math.floor(n) and n >= -9007199254740991 and n <= 9007199254740991 then return n end
+  return nil
+end
 local find, sub = string.find, string.sub
 
 -- Index of the quote closing the JSON string that opens at i.
@@ -122,7 +132,7 @@ local payload = '{' .. table.concat(parts, ',') .. '}'
 local time = keelTime
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local meta = rcall('HMGET', KEYS[2], 'c', 'u')
-local created = tonumber(meta[1]) or now
+local created = whole(meta[1]) or now
 local ttl = tonumber(ARGV[1])
 if ARGV[4] == '1' then
   local pttl = rcall('PTTL', KEYS[1])

@@ -7,21 +7,38 @@
   KEYS[2]  metadata hash ({<session key>}:meta, same slot): c = created at, t = last write or
            slide, ms; i = idle TTL of the last write, ms (-1 = never idles out)
   ARGV[1]  slide once the session has lost at least this much of its idle TTL, ms (> 0);
-           -1 = a plain read, nothing is written
+           -1 = a plain read, nothing is written (but a corrupt metadata hash is dropped)
   ARGV[2]  absolute lifetime from creation, ms; 0 = none (only read when sliding)
   returns  {1}                MISSING: no such session
            {3}                EXPIRED: sliding found the absolute lifetime over; deleted
            {0, payload, pttlMs, createdAtMs, lastWriteMs, idleTtlMs, slid}
              pttlMs after any slide, -1 when the key never expires; createdAtMs, lastWriteMs,
              idleTtlMs 0 when unknown (a session written by connect-redis, or whose metadata
-             expired first); slid 1 when this read extended the TTL (lastWriteMs is then now)
+             expired first, or was corrupt); slid 1 when this read extended the TTL
+             (lastWriteMs is then now)
+  Metadata with a field that is not a whole number is corrupt: the hash is dropped and the
+  session read as one without metadata (as connect-redis writes them); the next write or touch
+  writes it afresh.
 ]]
 local rcall = redis.call
+-- Metadata fields hold whole ms, but anything may have written the hash (a hand edit, another
+-- tool): only a whole number a double holds exactly counts. Anything else (`1e999`, `1.5`,
+-- `abc`) would reach PEXPIRE or SET PX and fail the script on every request of the session.
+local function whole(value)
+  local n = tonumber(value)
+  if n and n == math.floor(n) and n >= -9007199254740991 and n <= 9007199254740991 then return n end
+  return nil
+end
 local payload = rcall('GET', KEYS[1])
 if not payload then return {1} end
 local pttl = rcall('PTTL', KEYS[1])
 local meta = rcall('HMGET', KEYS[2], 'c', 't', 'i')
-local created, last, idle = tonumber(meta[1]) or 0, tonumber(meta[2]) or 0, tonumber(meta[3]) or 0
+local created, last, idle = whole(meta[1]), whole(meta[2]), whole(meta[3])
+if (meta[1] and not created) or (meta[2] and not last) or (meta[3] and not idle) then
+  rcall('DEL', KEYS[2])
+  created, last, idle = 0, 0, 0
+end
+created, last, idle = created or 0, last or 0, idle or 0
 local after = tonumber(ARGV[1])
 if after < 0 or idle <= 0 or pttl < 0 or idle - pttl < after then
   return {0, payload, pttl, created, last, idle, 0}

@@ -16,8 +16,18 @@
            {2}                TOMBSTONED: destroyed meanwhile, nothing written
            {3}                EXPIRED: the absolute lifetime is over, the session was deleted
            {4, payload}       CONFLICT: the stored payload changed since the load
+  A creation time that is not a whole number counts as unknown (the lifetime starts now) and is
+  written afresh with the rest of the metadata.
 ]]
 local rcall = redis.call
+-- Metadata fields hold whole ms, but anything may have written the hash (a hand edit, another
+-- tool): only a whole number a double holds exactly counts. Anything else (`1e999`, `1.5`,
+-- `abc`) would reach PEXPIRE or SET PX and fail the script on every request of the session.
+local function whole(value)
+  local n = tonumber(value)
+  if n and n == math.floor(n) and n >= -9007199254740991 and n <= 9007199254740991 then return n end
+  return nil
+end
 if rcall('EXISTS', KEYS[3]) == 1 then return {2} end
 local current = rcall('GET', KEYS[1])
 if ARGV[4] ~= '' and current and redis.sha1hex(current) ~= ARGV[4] then return {4, current} end
@@ -25,8 +35,8 @@ if ARGV[4] ~= '' and current and redis.sha1hex(current) ~= ARGV[4] then return {
 local time = keelTime
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local meta = rcall('HMGET', KEYS[2], 'c', 'u')
-local created = tonumber(ARGV[5])
-if current then created = tonumber(meta[1]) or created end
+local created = whole(ARGV[5]) or 0
+if current then created = whole(meta[1]) or created end
 if created <= 0 then created = now end
 local ttl = tonumber(ARGV[2])
 if ARGV[7] == '1' and current then

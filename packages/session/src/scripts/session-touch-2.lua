@@ -10,8 +10,17 @@
            {1}                MISSING: no such session (a touch never creates one)
            {3}                EXPIRED: the absolute lifetime is over, the session was deleted
            {6, expiresAtMs}   UNCHANGED: it already lives at least that long (-1 = never expires)
+  A creation time that is not a whole number counts as unknown: the lifetime starts now.
 ]]
 local rcall = redis.call
+-- Metadata fields hold whole ms, but anything may have written the hash (a hand edit, another
+-- tool): only a whole number a double holds exactly counts. Anything else (`1e999`, `1.5`,
+-- `abc`) would reach PEXPIRE or SET PX and fail the script on every request of the session.
+local function whole(value)
+  local n = tonumber(value)
+  if n and n == math.floor(n) and n >= -9007199254740991 and n <= 9007199254740991 then return n end
+  return nil
+end
 local pttl = rcall('PTTL', KEYS[1])
 if pttl == -2 then return {1} end
 -- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
@@ -21,9 +30,9 @@ local ttl = tonumber(ARGV[1])
 local absolute = tonumber(ARGV[2])
 local created = false
 if absolute > 0 then
-  created = tonumber(rcall('HGET', KEYS[2], 'c'))
+  created = whole(rcall('HGET', KEYS[2], 'c'))
   if not created then
-    -- Written by connect-redis (or its metadata expired first): its lifetime starts now.
+    -- Written by connect-redis (or its metadata expired first, or is corrupt): it starts now.
     created = now
     rcall('HSET', KEYS[2], 'c', created)
     if pttl > 0 then rcall('PEXPIRE', KEYS[2], pttl) end

@@ -173,7 +173,8 @@ export function createMemorySessionStorage(
       }
       const now = clock();
       let created = current ? current.createdAt : request.createdAtMs;
-      if (created <= 0) created = now;
+      // As the script: a creation time that is not a whole number is unknown (it starts now).
+      if (!Number.isSafeInteger(created) || created <= 0) created = now;
       const ttl = lifetime(id, current !== undefined, created, now, request);
       if (ttl === 'expired') {
         sessions.delete(id);
