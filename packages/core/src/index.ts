@@ -66,7 +66,13 @@ export { attachErrorListener, createRedisClient, isCluster } from './redis/clien
 export { withDeadline } from './redis/deadline.js';
 export type { Keyspace } from './redis/keys.js';
 export { createKeyspace, DEFAULT_PREFIX, hashKeyPart, validatePrefix } from './redis/keys.js';
-export type { LuaScript, ScriptArg, ScriptRunner, StoreAttempt } from './redis/scripts.js';
+export type {
+  LuaScript,
+  ReplicaWait,
+  ScriptArg,
+  ScriptRunner,
+  StoreAttempt,
+} from './redis/scripts.js';
 export { createScriptRunner, GUARD_LUA } from './redis/scripts.js';
 export { localNow, ServerClock, serverClockOf } from './redis/server-clock.js';
 export type { StoreErrorContext, StoreErrorKind } from './redis/store-errors.js';
@@ -83,5 +89,17 @@ export type { WarningSwitches, Warnings, WarningsOptions } from './warnings.js';
 export { createWarnings } from './warnings.js';
 
 // The setup every Redis-backed store shares: options, validation, keyspace, scripts, caller.
-export { REDIS_STORE_OPTIONS, setupRedisStore } from './redis/redis-store.js';
+export {
+  DEFAULT_REPLICA_TIMEOUT_MS,
+  parseWaitForReplicas,
+  REDIS_STORE_OPTIONS,
+  setupRedisStore,
+} from './redis/redis-store.js';
+export type { SentinelFailoverOptions } from './redis/sentinel-failover.js';
+export {
+  failoverInProgress,
+  failoverSettled,
+  isWatchingFailovers,
+  watchSentinelFailovers,
+} from './redis/sentinel-failover.js';
 export type { RedisStoreOptions, RedisStoreParts, RedisStoreSpec } from './redis/redis-store.js';

@@ -6,6 +6,7 @@
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { KeelEvents } from '../events.js';
 import { validatorFor } from '../validate.js';
+import { watchSentinelFailovers } from './sentinel-failover.js';
 
 /** Any ioredis connection: standalone, Sentinel-managed or Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -32,6 +33,15 @@ export interface CreateRedisClientOptions {
    * Redis) never closes it; set it below that timeout. 0 turns it off. @default 0
    */
   pingIntervalMs?: number;
+  /**
+   * Sentinel only: the longest a failover fence lasts, ms. From a sentinel's `+try-failover`
+   * until the client is connected to the promoted replica, Keel's store calls wait (within
+   * their deadline, then each feature's failure policy applies) instead of writing to a master
+   * about to be demoted, whose writes would be discarded (see the root README, "Running at
+   * scale"). 0 turns the fence off.
+   * @default 30000
+   */
+  failoverFenceMs?: number;
 }
 
 /**
@@ -46,6 +56,8 @@ export interface CreateRedisClientOptions {
  * - a bounded, jittered exponential `retryStrategy` — keeps reconnecting forever, at most every
  *   `maxReconnectDelayMs`, without a thundering herd when Redis comes back.
  * - `connectTimeout: 2000` and TCP `keepAlive` — detect a dead peer in seconds, not minutes.
+ * - Sentinel: `failoverDetector: true` and Keel's failover fence (`sentinel-failover.ts`), so a
+ *   graceful failover loses no write Keel acknowledged.
  * - an `error` listener — an ioredis client without one crashes the process on the first
  *   connection error (Node's unhandled 'error' event).
  */
@@ -62,6 +74,12 @@ export function createRedisClient(options: CreateRedisClientOptions | string = {
     'pingIntervalMs',
     opts.pingIntervalMs,
     0,
+    'milliseconds, 0 = off',
+  );
+  const failoverFenceMs = v.nonNegativeInteger(
+    'failoverFenceMs',
+    opts.failoverFenceMs,
+    30_000,
     'milliseconds, 0 = off',
   );
   // The first retry is at once: a connection the server closed for idleness comes back within
@@ -88,6 +106,11 @@ export function createRedisClient(options: CreateRedisClientOptions | string = {
     });
   } else if (opts.url) {
     client = new Redis(opts.url, { ...base, ...opts.redis });
+  } else if (opts.redis?.sentinels) {
+    // Follow a promotion as soon as a sentinel announces it (+switch-master), not only once
+    // the old master is demoted and drops its clients, seconds later.
+    client = new Redis({ ...base, failoverDetector: true, ...opts.redis });
+    if (failoverFenceMs > 0) watchSentinelFailovers(client, { maxFenceMs: failoverFenceMs });
   } else {
     client = new Redis({ ...base, ...opts.redis });
   }

@@ -7,13 +7,13 @@
 import type { KeelEventListener, KeelEvents } from '../events.js';
 import { toEvents } from '../events.js';
 import type { Clock } from '../memory/clock.js';
-import { validatorFor } from '../validate.js';
+import { assertKnownOptions, type Validator, validatorFor } from '../validate.js';
 import type { WarningSwitches } from '../warnings.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
 import type { RedisClient } from './client.js';
 import { type EvictionImpact, warnOnEvictionPolicy } from './eviction-policy.js';
 import { createKeyspace, DEFAULT_PREFIX, type Keyspace, validatePrefix } from './keys.js';
-import { createScriptRunner, type ScriptRunner } from './scripts.js';
+import { createScriptRunner, type ReplicaWait, type ScriptRunner } from './scripts.js';
 import { createStoreCaller, type StoreCaller } from './store-call.js';
 
 /** The options every Redis-backed store of Keel takes. */
@@ -36,6 +36,46 @@ export interface RedisStoreOptions {
   clockForTests?: Clock;
   /** Turn one-shot warnings off by name (`{ evictionPolicy: false }`), or all with `false`. */
   warnings?: WarningSwitches;
+  /**
+   * Durability: an acknowledged write (the feature's README lists which) counts only once this
+   * many replicas confirmed it (`WAIT`, pipelined after the script: same round trip). Short of
+   * that, the call fails as an outage and is undone where the feature can. A number, or
+   * `{ replicas, timeoutMs }`; the wait never outlasts the call's deadline. While it waits,
+   * the connection answers nothing else. @default 0 (acknowledged by the master alone)
+   */
+  waitForReplicas?: number | { replicas: number; timeoutMs?: number };
+}
+
+/** Longest `WAIT` for replicas unless `waitForReplicas.timeoutMs` says otherwise, ms. */
+export const DEFAULT_REPLICA_TIMEOUT_MS = 100;
+
+/**
+ * Validate `waitForReplicas` (see {@link RedisStoreOptions}): undefined when off. For stores
+ * that build their plumbing piece by piece instead of through {@link setupRedisStore}.
+ */
+export function parseWaitForReplicas(
+  v: Validator,
+  value: unknown,
+  deadlineMs: number,
+): ReplicaWait | undefined {
+  if (value === undefined || value === 0) return undefined;
+  const allowed = 'a number of replicas (0-16), or { replicas, timeoutMs }';
+  const given: { replicas?: unknown; timeoutMs?: unknown } =
+    typeof value === 'number' ? { replicas: value } : (value as object);
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw v.fail('waitForReplicas', value, allowed);
+  }
+  assertKnownOptions(`${v.component}.waitForReplicas`, given, ['replicas', 'timeoutMs']);
+  const replicas = v.integerInRange('waitForReplicas.replicas', given.replicas, undefined, 0, 16);
+  const timeoutMs = v.integerInRange(
+    'waitForReplicas.timeoutMs',
+    given.timeoutMs,
+    Math.min(DEFAULT_REPLICA_TIMEOUT_MS, deadlineMs),
+    1,
+    deadlineMs,
+    'milliseconds, at most deadlineMs',
+  );
+  return replicas === 0 ? undefined : { replicas, timeoutMs };
 }
 
 /** The option names of {@link RedisStoreOptions}, for `knownOptions` checks. */
@@ -47,6 +87,7 @@ export const REDIS_STORE_OPTIONS = [
   'events',
   'clockForTests',
   'warnings',
+  'waitForReplicas',
 ] as const;
 
 export interface RedisStoreSpec {
@@ -67,6 +108,8 @@ export interface RedisStoreSpec {
   evictionImpact: EvictionImpact;
   /** Option names the feature's store accepts besides {@link REDIS_STORE_OPTIONS}. */
   extraOptions?: readonly string[];
+  /** The store-caller operations that are acknowledged writes, which `waitForReplicas` covers. */
+  durableOperations?: readonly string[];
 }
 
 export interface RedisStoreParts {
@@ -78,6 +121,8 @@ export interface RedisStoreParts {
   deadlineMs: number;
   /** The test clock, when one was given. */
   clockForTests: Clock | undefined;
+  /** `waitForReplicas`, validated; undefined when off. */
+  waitForReplicas: ReplicaWait | undefined;
 }
 
 /** Validate the shared options and build the plumbing of one feature's Redis store. */
@@ -96,6 +141,14 @@ export function setupRedisStore(options: RedisStoreOptions, spec: RedisStoreSpec
     'milliseconds',
   );
   const clockForTests = v.optionalFunc<Clock>('clockForTests', options.clockForTests);
+  const waitForReplicas = parseWaitForReplicas(v, options.waitForReplicas, deadlineMs);
+  if (waitForReplicas && !spec.durableOperations?.length) {
+    throw v.fail(
+      'waitForReplicas',
+      options.waitForReplicas,
+      `left out: ${spec.feature} has no acknowledged writes to confirm (idempotency, sessions and locks have)`,
+    );
+  }
   const events = toEvents(options.events);
   warnOnEvictionPolicy(client, spec.feature, spec.evictionImpact, events, options.warnings);
   return {
@@ -109,9 +162,12 @@ export function setupRedisStore(options: RedisStoreOptions, spec: RedisStoreSpec
       events,
       keyFamily: `${prefix}${spec.short}:`,
       ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
+      waitForReplicas,
+      durableOperations: spec.durableOperations ?? [],
     }),
     events,
     deadlineMs,
     clockForTests,
+    waitForReplicas,
   };
 }

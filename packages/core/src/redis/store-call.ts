@@ -18,7 +18,8 @@ import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js
 import type { RedisClient } from './client.js';
 import { isTransientState, waitUntilReady } from './client-ready.js';
 import { withDeadline } from './deadline.js';
-import type { StoreAttempt } from './scripts.js';
+import type { ReplicaWait, StoreAttempt } from './scripts.js';
+import { failoverInProgress, failoverSettled } from './sentinel-failover.js';
 import { localNow } from './server-clock.js';
 import { toStoreError } from './store-errors.js';
 
@@ -34,6 +35,13 @@ export interface StoreCallerOptions {
   client?: RedisClient;
   /** The feature's key family (`keel:rl:`), named when Redis holds foreign data there. */
   keyFamily?: string;
+  /**
+   * Replicas that must confirm an acknowledged write before it counts (`WAIT`, pipelined after
+   * the script), or undefined for none. Applies to {@link StoreCallerOptions.durableOperations}.
+   */
+  waitForReplicas?: ReplicaWait | undefined;
+  /** The operations that are acknowledged writes: the ones `waitForReplicas` applies to. */
+  durableOperations?: readonly string[];
 }
 
 /**
@@ -50,7 +58,8 @@ export type StoreCaller = <T>(
 const CLOSED_STATES = new Set(['close', 'end', 'disconnecting']);
 
 export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
-  const { feature, deadlineMs, events, client } = options;
+  const { feature, deadlineMs, events, client, waitForReplicas } = options;
+  const durable = new Set(waitForReplicas ? (options.durableOperations ?? []) : []);
   const keyFamily = options.keyFamily ?? `${feature}:`;
   // A script must start early enough for its reply to reach the caller within the deadline.
   const replyMarginMs = Math.min(5, deadlineMs / 10);
@@ -80,6 +89,15 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
     }
   }
 
+  async function failoverOver(operation: string, startedAt: number): Promise<void> {
+    const failover = failoverInProgress(client!);
+    if (failover === undefined) return;
+    const left = Math.max(0, startedAt + deadlineMs - replyMarginMs - localNow());
+    if (!(await failoverSettled(client!, left))) {
+      throw new StoreUnavailableError(operation, failover);
+    }
+  }
+
   function compensate<T>(
     operation: string,
     pending: Promise<T>,
@@ -105,6 +123,10 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
     let pending: Promise<T> | undefined;
     let passed = false;
     try {
+      // A Sentinel failover under way: the old master may be demoted any moment now, and what
+      // it acknowledges meanwhile would be discarded. Wait for the new one, within the deadline;
+      // not an outage of Redis, so the breaker stays out of it.
+      if (client) await failoverOver(operation, startedAt);
       // The breaker first: while Redis stays down, an open circuit answers at once instead of
       // every call waiting out its deadline for a client that keeps reconnecting.
       if (breaker && !breaker.tryPass()) {
@@ -115,8 +137,17 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
       const remainingMs = startedAt + deadlineMs - localNow();
       // Waiting for the connection used up the deadline: sending now could only be refused.
       if (remainingMs <= replyMarginMs) throw new StoreTimeoutError(operation, deadlineMs);
-      pending = call({ notAfterMs: startedAt + deadlineMs - replyMarginMs });
+      const notAfterMs = startedAt + deadlineMs - replyMarginMs;
+      const wait = durable.has(operation) ? waitForReplicas : undefined;
+      const replicated = wait && replicatedAttempt(notAfterMs, wait);
+      pending = call(replicated ? replicated.attempt : { notAfterMs });
       const result = await withDeadline(pending, remainingMs, operation);
+      const shortfall = replicated?.shortfall();
+      if (shortfall) {
+        // Written on the master only: a crash now loses it. Not acknowledged, so undone.
+        if (undo) compensate(operation, Promise.resolve(result), undo);
+        throw new StoreUnavailableError(operation, shortfall);
+      }
       breaker?.success();
       if (events?.active) {
         events.emit(
@@ -143,4 +174,25 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
       throw error;
     }
   };
+}
+
+/**
+ * The attempt of a durable write (the runner pipelines `WAIT` after its script) and what the
+ * `WAIT` said: `shortfall()` is why the write does not count, or undefined when it does (or
+ * when the call sent no script, so no `WAIT` either).
+ */
+function replicatedAttempt(notAfterMs: number, wait: ReplicaWait) {
+  let confirmed: number | undefined;
+  const attempt: StoreAttempt = {
+    notAfterMs,
+    replicas: wait,
+    replicated: (acknowledged) => {
+      confirmed = acknowledged;
+    },
+  };
+  const shortfall = (): string | undefined =>
+    confirmed === undefined || confirmed >= wait.replicas
+      ? undefined
+      : `NOREPLICAS the write reached the master but ${confirmed} of ${wait.replicas} replica(s) confirmed it within ${wait.timeoutMs} ms (waitForReplicas)`;
+  return { attempt, shortfall };
 }

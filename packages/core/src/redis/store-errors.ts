@@ -39,6 +39,10 @@ const REPLY_CODES: Readonly<Record<string, StoreErrorKind>> = {
   TRYAGAIN: 'unavailable',
   NOREPLICAS: 'unavailable',
   MISCONF: 'unavailable',
+  // A slot that moved (a Cluster failover) reaches Keel only from a pipeline, which ioredis
+  // does not redirect when it also holds a write (`WAIT` after a durable write's script).
+  MOVED: 'unavailable',
+  ASK: 'unavailable',
   NOPERM: 'misconfigured',
   NOAUTH: 'misconfigured',
   WRONGPASS: 'misconfigured',
