@@ -57,6 +57,7 @@ const KNOWN_OPTIONS = [
   'events',
   'warnings',
   'clock',
+  'waitForReplicas',
 ] as const;
 const KNOWN_RETRY = ['attempts', 'delayMs', 'jitterMs'] as const;
 const KNOWN_ACQUIRE = ['ttlMs', 'retry', 'signal'] as const;
@@ -125,6 +126,7 @@ export function createLock(options: CreateLockOptions = {}): LockManager {
       breaker: options.breaker,
       events,
       warnings: options.warnings,
+      waitForReplicas: options.waitForReplicas,
     });
 
   let backend: LockBackend;

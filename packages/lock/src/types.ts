@@ -159,6 +159,13 @@ export interface CreateLockOptions {
    */
   warnings?: WarningSwitches;
   /**
+   * Redis only: an acquisition is handed out once this many replicas of the node confirmed it
+   * (`WAIT`, pipelined after the script), so a failover of a Sentinel or Cluster master never
+   * grants the lock a second time. Short of it, the attempt counts as failed (retried, and the
+   * grant released if the call gives up). A number, or `{ replicas, timeoutMs }`. @default 0
+   */
+  waitForReplicas?: number | { replicas: number; timeoutMs?: number };
+  /**
    * Monotonic ms clock for validity. When given, the private memory store (`memory: true`) uses
    * it too, also as the floor of its fencing tokens. @default performance.now
    */

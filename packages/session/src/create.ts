@@ -6,7 +6,7 @@
 import type { CircuitBreakerOptions, RedisClient, WarningSwitches } from '@keel/core';
 import { SessionRepository, type SessionRepositoryOptions } from './repository.js';
 import { createMemorySessionStorage, type MemorySessionStorageOptions } from './stores/memory.js';
-import { createRedisSessionStorage } from './stores/redis.js';
+import { createRedisSessionStorage, type RedisSessionStorageOptions } from './stores/redis.js';
 
 /** Where sessions are kept: Redis through `client`, else memory. */
 export interface SessionStorageChoice {
@@ -30,6 +30,12 @@ export interface SessionStorageChoice {
    * keys), or all with `false`. @default true
    */
   warnings?: WarningSwitches;
+  /**
+   * Redis only: a save, merge or destroy counts once this many replicas confirmed it (`WAIT`),
+   * so a failover loses no login or logout the application was told succeeded; short of it,
+   * the write is an error (503). See @keel/session's README. @default 0
+   */
+  waitForReplicas?: RedisSessionStorageOptions['waitForReplicas'];
 }
 
 export const STORAGE_CHOICE_OPTIONS = [
@@ -40,6 +46,7 @@ export const STORAGE_CHOICE_OPTIONS = [
   'breaker',
   'memory',
   'warnings',
+  'waitForReplicas',
 ] as const;
 
 /** A repository over Redis (`client`) or memory, with the repository options in `rest`. */
@@ -61,6 +68,9 @@ export function createSessionRepository(
           ...(choice.deadlineMs === undefined ? {} : { deadlineMs: choice.deadlineMs }),
           ...(choice.breaker === undefined ? {} : { breaker: choice.breaker }),
           ...(choice.warnings === undefined ? {} : { warnings: choice.warnings }),
+          ...(choice.waitForReplicas === undefined
+            ? {}
+            : { waitForReplicas: choice.waitForReplicas }),
           ...(rest.events === undefined ? {} : { events: rest.events }),
         });
   return new SessionRepository({ ...rest, storage }, component);

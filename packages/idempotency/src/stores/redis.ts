@@ -50,6 +50,13 @@ export interface RedisIdempotencyStoreOptions extends RedisStoreOptions {
    * without a claim). @default 1000
    */
   deadlineMs?: number;
+  /**
+   * Claims and completions count once this many replicas confirmed them (`WAIT`): a claim
+   * short of it is released and answers 503; a completion short of it is reported
+   * (`idempotency.store-error`) and its retries get 409 until the claim's lease ends. See
+   * `RedisStoreOptions`. @default 0
+   */
+  waitForReplicas?: RedisStoreOptions['waitForReplicas'];
 }
 
 /** The engine's record ids: 22 base64url characters. */
@@ -67,6 +74,9 @@ export function createRedisIdempotencyStore(
       version: VERSION,
       defaultDeadlineMs: 1000,
       evictionImpact: 'an evicted record lets a retried request run again',
+      // With `waitForReplicas`, a claim and a stored response count once replicas have them:
+      // a failover then neither lets a retry run again nor forgets the response to replay.
+      durableOperations: ['acquire', 'complete'],
     }),
   );
 }
@@ -141,8 +151,8 @@ class RedisIdempotencyStore implements IdempotencyStore {
       : [token, '0', completion.status, '', '', retentionMs];
     // Unguarded (see the top of the file): a completion that lands late stores the response
     // the client already got, so its retry replays it instead of running again.
-    return this.#call('complete', () =>
-      this.#runner.run(completeRecord, [this.#keyOf(record)], args),
+    return this.#call('complete', (attempt) =>
+      this.#runner.run(completeRecord, [this.#keyOf(record)], args, { ...attempt, guard: false }),
     ).then(decodeComplete);
   }
 

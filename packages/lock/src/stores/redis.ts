@@ -50,6 +50,8 @@ export interface RedisLockStoreOptions {
   breaker?: RedisStoreOptions['breaker'] | undefined;
   events: KeelEvents;
   warnings?: WarningSwitches | undefined;
+  /** Replicas that must confirm an acquisition (`WAIT`) before it is handed out. */
+  waitForReplicas?: RedisStoreOptions['waitForReplicas'] | undefined;
 }
 
 /** `host:port` of a standalone client, for errors; `cluster` for a Cluster. */
@@ -71,6 +73,9 @@ export function createRedisLockStore(
       events: options.events,
       ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
       ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
+      ...(options.waitForReplicas === undefined
+        ? {}
+        : { waitForReplicas: options.waitForReplicas }),
     },
     {
       component: 'createLock',
@@ -79,6 +84,9 @@ export function createRedisLockStore(
       version: VERSION,
       defaultDeadlineMs: 500,
       evictionImpact: EVICTION_IMPACT,
+      // An acquisition only a master holds is handed out twice if that master fails over: with
+      // `waitForReplicas`, one short of its replicas is held back (LateGrants) and retried.
+      durableOperations: ['lock.acquire'],
     },
   );
   // Hashing a resource name costs more than the rest of a call's client work, and a lock's

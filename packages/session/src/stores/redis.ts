@@ -33,7 +33,9 @@ import {
   type KeelEventListener,
   type KeelEvents,
   type Keyspace,
+  parseWaitForReplicas,
   type RedisClient,
+  type RedisStoreOptions,
   type ScriptRunner,
   type StoreAttempt,
   type StoreCaller,
@@ -87,6 +89,12 @@ export interface RedisSessionStorageOptions {
   events?: KeelEvents | KeelEventListener;
   /** Turn one-shot warnings off by name (`{ evictionPolicy: false }`), or all with `false`. @default true */
   warnings?: WarningSwitches;
+  /**
+   * Saves, merges and destroys count once this many replicas confirmed them (`WAIT`, in the
+   * same round trip); short of it the write fails as an outage (503). See `RedisStoreOptions`
+   * in @keel/core. @default 0
+   */
+  waitForReplicas?: RedisStoreOptions['waitForReplicas'];
 }
 
 /** Ids per page read from the global index (ZRANGE by rank). */
@@ -100,7 +108,14 @@ const KNOWN = [
   'breaker',
   'events',
   'warnings',
+  'waitForReplicas',
 ] as const;
+
+/**
+ * The writes a session library is told succeeded: a login (save, merge) and a logout
+ * (destroy, whose tombstone keeps the session from coming back).
+ */
+const DURABLE_OPERATIONS = ['save', 'merge', 'destroy'];
 
 /** What the session feature loses to eviction, for core's once-per-process warning. */
 const EVICTION_IMPACT =
@@ -159,6 +174,8 @@ function parseOptions(options: RedisSessionStorageOptions): RedisSessionConfig {
       // Foreign data under a session key is named by the sessions' own family (`sess:*`).
       keyFamily: `${keyPrefix}${prefix}`,
       ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
+      waitForReplicas: parseWaitForReplicas(v, options.waitForReplicas, deadlineMs),
+      durableOperations: DURABLE_OPERATIONS,
     }),
     scripts: createScriptRunner(client, 'keel:sess', VERSION),
   };
