@@ -12,6 +12,14 @@ export {
   type TestRedisOptions,
   testPrefix,
 } from './clients.js';
+// Failovers of Sentinel and Cluster topologies
+export {
+  type FailoverKind,
+  type FailoverResult,
+  failoverCluster,
+  failoverSentinel,
+  waitUntilClientsMoved,
+} from './failover.js';
 // Network faults
 export { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 // Processes
@@ -22,6 +30,12 @@ export {
   type RedisClusterOptions,
   startRedisCluster,
 } from './redis-cluster.js';
+export {
+  type RedisSentinelHandle,
+  type RedisSentinelOptions,
+  type SentinelAddress,
+  startRedisSentinel,
+} from './redis-sentinel.js';
 export {
   isAddressInUse,
   type RedisServer,

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort } from './free-port.js';
@@ -13,6 +13,13 @@ export interface RedisServerOptions {
   port?: number;
   /** Extra `redis-server` arguments, appended last, e.g. `['--maxmemory', '10mb']`. */
   args?: string[];
+  /**
+   * Text of a config file, written to `<dir>/redis.conf` and passed first. Sentinel needs one:
+   * it rewrites its config file as it learns the topology.
+   */
+  config?: string;
+  /** Start in Sentinel mode (`--sentinel`); needs `config`. @default false */
+  sentinel?: boolean;
 }
 
 /** One `redis-server` process owned by the test harness. */
@@ -70,9 +77,16 @@ const MISSING_BINARY =
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
   const bin = redisServerBinary();
   const dir = await mkdtemp(path.join(scratchDir(), 'redis-'));
+  const leading: string[] = [];
+  if (opts.config !== undefined) {
+    const file = path.join(dir, 'redis.conf');
+    await writeFile(file, opts.config);
+    leading.push(file);
+  }
+  const trailing = [...(opts.args ?? []), ...(opts.sentinel ? ['--sentinel'] : [])];
   for (let attempt = 1; ; attempt++) {
     const port = opts.port ?? (await freePort(HOST));
-    const server = new ManagedRedisServer(bin, port, dir, opts.args ?? []);
+    const server = new ManagedRedisServer(bin, port, dir, trailing, leading);
     try {
       await server.start();
       return server;
@@ -115,6 +129,7 @@ class ManagedRedisServer implements RedisServer {
     readonly port: number,
     readonly dir: string,
     private readonly extraArgs: string[],
+    private readonly leadingArgs: string[] = [],
   ) {}
 
   get url(): string {
@@ -139,6 +154,7 @@ class ManagedRedisServer implements RedisServer {
     this.#log = '';
     this.#paused = false;
     const args = [
+      ...this.leadingArgs,
       ...['--port', String(this.port), '--bind', this.host],
       ...['--save', '', '--appendonly', 'no', '--dir', this.dir],
       ...['--enable-debug-command', 'local'],
