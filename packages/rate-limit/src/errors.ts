@@ -16,7 +16,11 @@ export const codes = Object.freeze({
    * bucket algorithms): refused for good, without `Retry-After` (the 413 problem's `code`).
    */
   RATE_LIMIT_COST_EXCEEDS_LIMIT: 'KEEL_ERR_RATE_LIMIT_COST_EXCEEDS_LIMIT',
-  /** The memory store is full of live counters and may not evict them. */
+  /**
+   * A check needs more room than the whole memory store has (more policies than `maxEntries`,
+   * or state larger than `maxBytes`). A full store otherwise evicts the counters nearest to
+   * expiry instead.
+   */
   RATE_LIMIT_STORE_FULL: 'KEEL_ERR_RATE_LIMIT_STORE_FULL',
   /** The store answered something this version does not understand (a bug or version skew). */
   RATE_LIMIT_BAD_REPLY: 'KEEL_ERR_RATE_LIMIT_BAD_REPLY',
@@ -27,15 +31,15 @@ export const codes = Object.freeze({
 export type RateLimitErrorCode = (typeof codes)[keyof typeof codes];
 
 /**
- * The memory store holds `maxEntries` live counters and evicting one would reset somebody's
- * limit, so the write is refused. The limiter applies its failure policy (`fallback` acts as
- * `open` when the memory store itself is full).
+ * One check needs more room than the whole memory store has, even after evicting every other
+ * counter: more policies than `maxEntries`, or a state larger than `maxBytes`. The limiter
+ * applies its failure policy (`fallback` acts as `open` for a memory store).
  */
 export class RateLimitStoreFullError extends KeelError {
-  constructor(maxEntries: number) {
+  constructor(maxEntries: number, maxBytes: number) {
     super(
       codes.RATE_LIMIT_STORE_FULL,
-      `The rate-limit memory store holds ${maxEntries} live counters (maxEntries) and will not evict one; raise maxEntries or use the Redis store`,
+      `One rate-limit check needs more room than the memory store has (maxEntries ${maxEntries}, maxBytes ${maxBytes}); raise them, use fewer policies per limiter, or use the Redis store`,
       { status: 503, title: 'Rate-limit store full' },
     );
   }

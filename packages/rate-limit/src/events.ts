@@ -32,6 +32,16 @@ declare module '@keel/core' {
       failurePolicy: FailurePolicy;
       store: string;
     };
+    /**
+     * A full memory store evicted the `evicted` counters nearest to expiry to count new
+     * clients (their clients start afresh). The first time, a `memoryStoreFull` warning too.
+     */
+    'rate-limit.evicted': {
+      store: 'memory';
+      evicted: number;
+      maxEntries: number;
+      maxBytes: number;
+    };
     /** Units were given back (`refund()`, `skipSuccessfulRequests`, `skipFailedRequests`). */
     'rate-limit.refunded': { limiter: string; key: string; cost: number };
   }

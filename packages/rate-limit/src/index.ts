@@ -34,8 +34,8 @@ export { createRateLimiter } from './limiter.js';
 export type { LimitFunction, PolicyOptions, PolicyScope } from './policy.js';
 export { ScriptStatus } from './scripts/status.js';
 // Stores: in memory (default, and the fallback) and Redis (one EVALSHA per check).
-export type { MemoryStoreOptions } from './stores/memory.js';
-export { createMemoryStore } from './stores/memory.js';
+export type { MemoryRateLimitStore, MemoryStoreOptions } from './stores/memory.js';
+export { COUNTER_BYTES, createMemoryStore } from './stores/memory.js';
 export type { RedisStoreOptions } from './stores/redis.js';
 export { createRedisStore } from './stores/redis.js';
 export type {

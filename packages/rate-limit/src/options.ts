@@ -207,7 +207,7 @@ export function parseOptions(options: RateLimiterOptions): LimiterConfig {
   const events = toEvents(options.events);
   const warnings = createWarnings({ switches: options.warnings, events });
   const policies = compilePolicies(v, name, policyList(v, options));
-  const stores = parseStores(v, options, name, clock, warnings);
+  const stores = parseStores(v, options, name, clock, warnings, events);
   const key = parseKey(v, options, events);
   const counting = parseCounting(v, options);
   const settle = parseSettle(v, options);
@@ -259,8 +259,15 @@ function parseStores(
   name: string,
   clock: Clock,
   warnings: Warnings,
+  events: KeelEvents,
 ): Pick<LimiterConfig, 'store' | 'fallbackStore' | 'failurePolicy'> {
-  const store = options.store ?? createMemoryStore({ clock });
+  // The default stores report evictions (and their one-time warning) with the limiter's events.
+  const memory = {
+    clock,
+    events,
+    ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
+  };
+  const store = options.store ?? createMemoryStore(memory);
   if (typeof store?.check !== 'function')
     throw v.fail('store', store, 'a rate-limit store (createRedisStore() or createMemoryStore())');
   let users = storeUsers.get(store);
@@ -284,7 +291,7 @@ function parseStores(
   // A memory store has nothing to fall back from: it acts as 'open' when it is full.
   const fallbackStore =
     failurePolicy === 'fallback' && !store.localKeys
-      ? (options.fallbackStore ?? createMemoryStore({ clock }))
+      ? (options.fallbackStore ?? createMemoryStore(memory))
       : undefined;
   return { store, fallbackStore, failurePolicy };
 }

@@ -1,13 +1,27 @@
 /**
  * The in-process store: the embedded default, the `fallback` limiter behind a Redis store, and
  * the reference the Redis store is compared with. It runs the algorithm units directly on a
- * bounded `ExpiringMap` that never evicts a live counter (resetting someone's limit to make
- * room would let them through), needs no timers, and forgets state when it expires.
+ * bounded `ExpiringMap`, forgets state when it expires, and stays within `maxEntries` counters
+ * and `maxBytes`. When it is full of live counters it keeps counting newcomers: it evicts the
+ * counters nearest to expiry (see evict.ts), warns once (`memoryStoreFull`) and emits
+ * `rate-limit.evicted`. Refusing newcomers instead would let a client that rotates keys turn
+ * the limit off for every client it has not seen.
  */
-import { type Clock, ExpiringMap, systemClock, validatorFor } from '@keel/core';
+import {
+  type Clock,
+  createWarnings,
+  ExpiringMap,
+  type KeelEventListener,
+  type KeelEvents,
+  systemClock,
+  toEvents,
+  validatorFor,
+  type WarningSwitches,
+} from '@keel/core';
 import { algorithmUnit } from '../algorithms/index.js';
 import type { AlgorithmDecision } from '../algorithms/types.js';
 import { RateLimitStoreFullError } from '../errors.js';
+import '../events.js';
 import type {
   RateLimitStore,
   StoreCheck,
@@ -15,20 +29,53 @@ import type {
   StorePolicy,
   StoreRefund,
 } from '../types.js';
+import { soonestToExpire } from './evict.js';
 
 export interface MemoryStoreOptions {
   /**
-   * Most counters kept (one per client and policy). When full of live counters, a check that
-   * needs a new one fails with `RateLimitStoreFullError` and the limiter's failure policy
-   * decides; expired counters make room first.
+   * Most counters kept (one per client and policy). When full of live counters, the ones
+   * nearest to expiry are evicted to make room (expired ones go first).
    * @default 100_000
    */
   maxEntries?: number;
+  /**
+   * Most bytes the counters may retain, as estimated per counter (a sliding log costs 8 bytes
+   * per unit it remembers; see the README for each algorithm's measured cost). Beyond it, the
+   * counters nearest to expiry are evicted as for `maxEntries`. @default 67_108_864 (64 MiB)
+   */
+  maxBytes?: number;
   /** Millisecond clock; tests pass `createManualClock()` from @keel/core. @default Date.now */
   clock?: Clock;
+  /** Receives `rate-limit.evicted` and the `memoryStoreFull` warning. */
+  events?: KeelEvents | KeelEventListener;
+  /** Turn the `memoryStoreFull` warning off (`{ memoryStoreFull: false }`), or all with `false`. */
+  warnings?: WarningSwitches;
 }
 
-const KNOWN = ['maxEntries', 'clock'] as const;
+/** The memory store, with what it holds (for metrics and tests). */
+export interface MemoryRateLimitStore extends RateLimitStore {
+  readonly kind: 'memory';
+  /** Counters held (expired ones may linger until a read or write meets them). */
+  readonly size: number;
+  /** Bytes the counters retain, as the store estimates them against `maxBytes`. */
+  readonly bytes: number;
+}
+
+const KNOWN = ['maxEntries', 'maxBytes', 'clock', 'events', 'warnings'] as const;
+
+/**
+ * Estimated bytes of one counter besides its key's characters and its state: the Map slot, the
+ * map's entry record and the key string's header. With {@link STATE_BYTES} or a sliding log's
+ * array, within 3% of what `bench/rate-limit-memory.ts` measures after GC (V8, Node 20).
+ */
+export const COUNTER_BYTES = 160;
+/** The state object of a window or bucket algorithm (two or three numbers). */
+const STATE_BYTES = 64;
+/** A sliding log's array: its headers, plus 8 bytes per remembered unit (a double each). */
+const ARRAY_BYTES = 32;
+
+/** A full store evicts this share of its counters at once (1%), so it scans once per batch. */
+const EVICT_SHARE = 0.01;
 
 /** Joined key parts per (usually static) parts array, so the hot path does not re-join them. */
 const joined = new WeakMap<readonly string[], string>();
@@ -43,24 +90,109 @@ function keyOf(clientKey: string, policy: StorePolicy): string {
   return parts + clientKey;
 }
 
-export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
+/**
+ * A state as kept: a sliding log copied at its exact length, because a log grown by `push`
+ * keeps up to half again as much spare capacity (a third of its bytes, measured), and a store
+ * of 100,000 logs is where that adds up. `slice()` allocates exactly what it copies.
+ */
+function kept(state: unknown): unknown {
+  return Array.isArray(state) ? state.slice() : state;
+}
+
+function sizeOf(key: string, state: unknown): number {
+  const held = Array.isArray(state) ? ARRAY_BYTES + 8 * state.length : STATE_BYTES;
+  return COUNTER_BYTES + key.length + held;
+}
+
+interface Write {
+  key: string;
+  next: unknown;
+  expiresAt: number;
+  /** What the key held before this check, to put back if the check cannot be written. */
+  previous: { value: unknown; expiresAt: number } | undefined;
+}
+
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateLimitStore {
   const v = validatorFor('createMemoryStore');
   v.knownOptions(options, KNOWN);
   const maxEntries = v.positiveInteger('maxEntries', options.maxEntries, 100_000);
+  const maxBytes = v.integerInRange(
+    'maxBytes',
+    options.maxBytes,
+    64 * 1024 * 1024,
+    64 * 1024,
+    Number.MAX_SAFE_INTEGER,
+    'bytes, at least 65536',
+  );
   const clock = v.func<Clock>('clock', options.clock, systemClock);
-  const map = new ExpiringMap<string, unknown>({ maxEntries, clock, evictLive: false });
+  const events = toEvents(options.events);
+  const warnings = createWarnings({ switches: options.warnings, events });
+  const map = new ExpiringMap<string, unknown>({ maxEntries, maxBytes, clock, evictLive: false });
+
+  function* expiries(): Iterable<[string, number]> {
+    for (const [key] of map.entries()) {
+      const entry = map.entry(key);
+      if (entry) yield [key, entry.expiresAt];
+    }
+  }
+
+  /** Evict the counters nearest to expiry: at least `needed`, else 1% of them. */
+  function evict(needed: number): number {
+    const batch = Math.max(needed, Math.ceil(map.size * EVICT_SHARE));
+    const victims = soonestToExpire(expiries(), batch);
+    for (const key of victims) map.delete(key);
+    if (victims.length === 0) return 0;
+    warnings.warn(
+      'memoryStoreFull',
+      `the rate-limit memory store is full (maxEntries ${maxEntries}, maxBytes ${maxBytes}): it now evicts the counters nearest to expiry to count new clients, so a client whose counter is evicted starts afresh. Raise maxEntries/maxBytes or use the Redis store`,
+    );
+    events.emit('rate-limit.evicted', {
+      store: 'memory',
+      evicted: victims.length,
+      maxEntries,
+      maxBytes,
+    });
+    return victims.length;
+  }
+
+  /** Write every allowed policy's state, or none: false when there is no room. */
+  function writeAll(writes: readonly Write[]): boolean {
+    for (let i = 0; i < writes.length; i++) {
+      const write = writes[i] as Write;
+      if (map.set(write.key, write.next, write.expiresAt, sizeOf(write.key, write.next))) continue;
+      // All or nothing: put back what this check already wrote.
+      for (const undo of writes.slice(0, i)) {
+        const { previous } = undo;
+        if (previous)
+          map.set(undo.key, previous.value, previous.expiresAt, sizeOf(undo.key, previous.value));
+        else map.delete(undo.key);
+      }
+      return false;
+    }
+    return true;
+  }
+
+  /** Write, evicting the counters nearest to expiry while there is no room. */
+  function commit(writes: readonly Write[]): void {
+    while (!writeAll(writes)) {
+      // Only a check needing more room than the whole store can end here.
+      if (evict(writes.length) === 0) throw new RateLimitStoreFullError(maxEntries, maxBytes);
+    }
+  }
 
   function checkSync({ clientKey, cost, policies }: StoreCheck): StoreCheckResult {
     const now = clock();
     const decisions: AlgorithmDecision[] = [];
-    const writes: { key: string; next: unknown; expiresAt: number }[] = [];
+    const writes: Write[] = [];
     let allowed = true;
     for (const policy of policies) {
       const key = keyOf(clientKey, policy);
-      const result = algorithmUnit(policy.algorithm).check(map.get(key), now, policy, cost);
+      // The map replaces an entry's record on every write, so this one stays as it was.
+      const previous = map.entry(key);
+      const result = algorithmUnit(policy.algorithm).check(previous?.value, now, policy, cost);
       decisions.push(result.decision);
       if (result.decision.allowed)
-        writes.push({ key, next: result.next, expiresAt: result.expiresAt });
+        writes.push({ key, next: kept(result.next), expiresAt: result.expiresAt, previous });
       else allowed = false;
     }
     if (!allowed) {
@@ -70,29 +202,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
       );
       return { allowed, decisions: uncharged };
     }
-    if (writes.length === 1) {
-      const only = writes[0]!;
-      if (!map.set(only.key, only.next, only.expiresAt))
-        throw new RateLimitStoreFullError(maxEntries);
-      return { allowed, decisions };
-    }
-    const previous: { key: string; entry: { value: unknown; expiresAt: number } | undefined }[] =
-      [];
-    for (const write of writes) {
-      const entry = map.entry(write.key);
-      if (!map.set(write.key, write.next, write.expiresAt)) {
-        // All or nothing: put back what this check already wrote.
-        for (const undo of previous) {
-          if (undo.entry) map.set(undo.key, undo.entry.value, undo.entry.expiresAt);
-          else map.delete(undo.key);
-        }
-        throw new RateLimitStoreFullError(maxEntries);
-      }
-      previous.push({
-        key: write.key,
-        entry: entry && { value: entry.value, expiresAt: entry.expiresAt },
-      });
-    }
+    commit(writes);
     return { allowed, decisions };
   }
 
@@ -110,13 +220,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
       if (!result) return;
       // A refund can only free room, so this write never needs a new slot.
       if (result.expiresAt <= now) map.delete(key);
-      else map.set(key, result.next, result.expiresAt);
+      else map.set(key, kept(result.next), result.expiresAt, sizeOf(key, result.next));
     });
   }
 
   return {
     kind: 'memory',
     localKeys: true,
+    get size() {
+      return map.size;
+    },
+    get bytes() {
+      return map.bytes;
+    },
     check: (check) => {
       try {
         return Promise.resolve(checkSync(check));

@@ -65,37 +65,41 @@ describe('createRateLimiter', () => {
     expect((error as RateLimitValueError).option).toBe('limit');
   });
 
-  it('a full memory store applies the failure policy instead of evicting a live counter', async () => {
+  it('a full memory store evicts the counter nearest to expiry, warns once, and keeps counting', async () => {
     const seen: KeelEvent[] = [];
-    const store = createMemoryStore({ maxEntries: 2 });
-    const open = createRateLimiter({
-      store,
-      limit: 1,
-      windowMs: 60_000,
-      events: (e) => seen.push(e),
-    });
-    expect((await open.check(req('192.0.2.1'))).allowed).toBe(true);
-    expect((await open.check(req('192.0.2.2'))).allowed).toBe(true);
-    const third = await open.check(req('192.0.2.3'));
-    expect(third).toMatchObject({
-      allowed: true,
-      reason: 'store-unavailable',
-      source: 'failure-policy',
-    });
-    expect(third.error).toBeInstanceOf(RateLimitStoreFullError);
-    // The live counters were kept.
-    expect((await open.check(req('192.0.2.1'))).allowed).toBe(false);
-    expect(seen.filter((e) => e.name === 'rate-limit.store-failure')).toHaveLength(1);
+    const clock = createManualClock(1_000_000);
+    const store = createMemoryStore({ maxEntries: 2, clock, events: (e) => seen.push(e) });
+    const limiter = createRateLimiter({ store, limit: 1, windowMs: 60_000, clock });
+    const allowed = async (ip: string) => (await limiter.check(req(ip))).allowed;
+    expect(await allowed('192.0.2.1')).toBe(true);
+    clock.advance(1000);
+    expect(await allowed('192.0.2.2')).toBe(true);
+    clock.advance(1000);
+    // A third client is counted: 192.0.2.1's counter, the nearest to expiry, makes room.
+    expect(await allowed('192.0.2.3')).toBe(true);
+    expect(await allowed('192.0.2.3')).toBe(false);
+    expect(await allowed('192.0.2.2')).toBe(false);
+    expect(store.size).toBe(2);
+    expect(seen.filter((e) => e.name === 'rate-limit.evicted').map((e) => e.attributes)).toEqual([
+      { store: 'memory', evicted: 1, maxEntries: 2, maxBytes: 64 * 1024 * 1024 },
+    ]);
+    // The evicted client starts afresh (its window would have ended first anyway).
+    expect(await allowed('192.0.2.1')).toBe(true);
+    const warnings = seen.filter((e) => e.name === 'keel.warning');
+    expect(warnings.map((e) => e.attributes.warning)).toEqual(['memoryStoreFull']);
+  });
 
-    const closed = createRateLimiter({
-      name: 'closed',
-      store,
-      limit: 1,
-      windowMs: 60_000,
-      failurePolicy: 'closed',
-    });
-    const refused = await closed.check(req('192.0.2.4'));
-    expect(refused.response?.status).toBe(503);
+  it('a check that needs more room than the whole memory store gets the failure policy', async () => {
+    const store = createMemoryStore({ maxEntries: 2, warnings: false });
+    const policies = ['a', 'b', 'c'].map((name) => ({ name, limit: 5, windowMs: 60_000 }));
+    const open = createRateLimiter({ store, policies });
+    const decision = await open.check(req('192.0.2.1'));
+    expect(decision).toMatchObject({ allowed: true, reason: 'store-unavailable' });
+    expect(decision.error).toBeInstanceOf(RateLimitStoreFullError);
+    // All or nothing: no counter of the check was kept.
+    expect(store.size).toBe(0);
+    const closed = createRateLimiter({ name: 'closed', store, policies, failurePolicy: 'closed' });
+    expect((await closed.check(req('192.0.2.4'))).response?.status).toBe(503);
   });
 
   it('reset(key) forgets a client', async () => {
@@ -197,7 +201,7 @@ describe('a cost above a policy capacity (issue 12)', () => {
 describe('rate-limit errors', () => {
   it('every class carries a registered code, and survives isKeelError', () => {
     const errors = [
-      new RateLimitStoreFullError(1),
+      new RateLimitStoreFullError(1, 65_536),
       new RateLimitReplyError([9]),
       new RateLimitValueError('cost', 'x'),
     ];
