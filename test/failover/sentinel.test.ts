@@ -45,7 +45,7 @@ describe('Sentinel: SIGKILL of the master', () => {
       'Sentinel crash',
       client,
       [1, 0],
-      () => failoverSentinel(topology, 'kill'),
+      () => failoverSentinel(topology, 'kill', { replicaLagMs: 600 }),
       (moved) => waitUntilClientsMoved([client as Redis], moved),
     );
   }, 60_000);

@@ -26,6 +26,36 @@ export interface FailoverResult {
 
 const FAILOVER_TIMEOUT_MS = 20_000;
 
+/** Options of a forced failover. */
+export interface FailoverOptions {
+  /**
+   * `kill` only: first cut the replicas off for this long — they sleep (`DEBUG SLEEP`), the
+   * master drops their links (`CLIENT KILL TYPE replica`) — and kill the master halfway
+   * through. What it acknowledged in that half never reached a replica: the loss a crash can
+   * cause, made certain (on one host, the replication stream otherwise arrives as fast as the
+   * replies, and a crash loses nothing). @default 0
+   */
+  replicaLagMs?: number;
+}
+
+/**
+ * Cuts `replicas` off `master` for `ms`: they sleep (so they cannot reconnect), the master
+ * drops their links. Resolves halfway through.
+ */
+async function cutOff(master: RedisServer, replicas: readonly RedisServer[], ms: number) {
+  for (const node of replicas) {
+    const client = adminClient(node);
+    client.call('DEBUG', 'SLEEP', ms / 1000).finally(() => client.disconnect());
+  }
+  const client = adminClient(master);
+  try {
+    await client.call('CLIENT', 'KILL', 'TYPE', 'replica');
+  } finally {
+    client.disconnect();
+  }
+  await new Promise((resolve) => setTimeout(resolve, ms / 2));
+}
+
 /**
  * Forces a failover of a Sentinel-managed master and resolves once a majority of sentinels
  * names the promoted replica and it reports `role:master`. With `waitForDemotion`, a graceful
@@ -36,9 +66,16 @@ const FAILOVER_TIMEOUT_MS = 20_000;
 export async function failoverSentinel(
   handle: RedisSentinelHandle,
   kind: FailoverKind,
-  { waitForDemotion = false } = {},
+  {
+    waitForDemotion = false,
+    replicaLagMs = 0,
+  }: FailoverOptions & { waitForDemotion?: boolean } = {},
 ): Promise<FailoverResult> {
   const from = await handle.master();
+  if (kind === 'kill' && replicaLagMs > 0) {
+    const replicas = handle.nodes.filter((n) => n !== from && n.isRunning());
+    await cutOff(from, replicas, replicaLagMs);
+  }
   const started = performance.now();
   if (kind === 'kill') {
     await from.kill();
@@ -88,10 +125,12 @@ export async function failoverCluster(
   handle: RedisClusterHandle,
   kind: FailoverKind,
   masterIndex = 0,
+  { replicaLagMs = 0 }: FailoverOptions = {},
 ): Promise<FailoverResult> {
   const from = handle.masters[masterIndex];
   const to = handle.replicas.find((_, i) => i % handle.masters.length === masterIndex);
   if (!from || !to) throw new Error(`no master ${masterIndex} with a replica in this cluster`);
+  if (kind === 'kill' && replicaLagMs > 0) await cutOff(from, [to], replicaLagMs);
   const started = performance.now();
   if (kind === 'kill') {
     await from.kill();
@@ -118,6 +157,24 @@ export async function failoverCluster(
     FAILOVER_TIMEOUT_MS,
   );
   return { from, to, tookMs: performance.now() - started };
+}
+
+/**
+ * Starts a killed node again (same port and directory) and resolves once it replicates the
+ * master that replaced it: a Cluster node finds its slots taken over and becomes a replica by
+ * itself; a Sentinel node is converted by the sentinels. Until then, a master promoted after a
+ * crash has no replica, and writes that wait for one (`waitForReplicas`) cannot be confirmed.
+ */
+export async function rejoinAsReplica(node: RedisServer): Promise<void> {
+  await node.restart();
+  await pollUntil(
+    `${node.port} replicating again`,
+    async () => {
+      const text = await info(node, 'replication');
+      return (text.includes('role:slave') && text.includes('master_link_status:up')) || text;
+    },
+    FAILOVER_TIMEOUT_MS,
+  );
 }
 
 async function clusterState(client: Redis): Promise<string> {

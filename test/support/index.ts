@@ -15,9 +15,11 @@ export {
 // Failovers of Sentinel and Cluster topologies
 export {
   type FailoverKind,
+  type FailoverOptions,
   type FailoverResult,
   failoverCluster,
   failoverSentinel,
+  rejoinAsReplica,
   waitUntilClientsMoved,
 } from './failover.js';
 // Network faults
