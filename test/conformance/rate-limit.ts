@@ -14,6 +14,7 @@ import {
   type StorePolicy,
 } from '@keel/rate-limit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeKeyConformance } from './rate-limit-keys.js';
 
 export interface ConformanceStore {
   store: RateLimitStore;
@@ -294,5 +295,7 @@ export function describeRateLimitConformance(
       clock.advance(2000);
       expect((await check(ps)).decisions.map((d) => d.remaining)).toEqual([4, 5, 6, 7, 8]);
     });
+
+    describeKeyConformance(makeStore);
   });
 }

@@ -23,22 +23,60 @@ const QUOTA_EXCEEDED_TITLE = 'Request cannot be satisfied as assigned quota has 
 /** The title of Keel's `rate-limit-cost-exceeds-limit` problem type. */
 const COST_EXCEEDS_LIMIT_TITLE = 'Request costs more than the rate limit can ever grant at once';
 
+/** Why a key was refused: see {@link KeyDecision.reason}. */
+export type RefusalReason = 'limited' | 'blocked' | 'cost-exceeds-limit';
+
+/**
+ * What `consume(key)` or `peek(key)` decided: the decision without HTTP parts, for job
+ * workers, websocket handlers, GraphQL resolvers and login services.
+ */
+export interface KeyDecision {
+  /** True when the units were granted (for `peek`: would be). */
+  readonly allowed: boolean;
+  /**
+   * Why: granted (`allowed`); refused until a retry time (`limited`); refused while the key is
+   * blocked, by `block()` or a policy's `blockDurationMs` (`blocked`); refused for good because
+   * the cost exceeds what a policy can ever grant at once (`cost-exceeds-limit`); or the store
+   * failed and the failure policy decided (`store-unavailable`).
+   */
+  readonly reason: 'allowed' | RefusalReason | 'store-unavailable';
+  readonly source: DecisionSource;
+  /** The key. */
+  readonly key: string;
+  /** Units charged (or that would have been). */
+  readonly cost: number;
+  /**
+   * Every policy's state, in the limiter's order: `remaining` (after this decision), `resetMs`,
+   * `retryAfterMs`, `violated`, `blocked`. Empty when the failure policy decided.
+   */
+  readonly policies: readonly PolicyState[];
+  /** Names of the policies that refused. */
+  readonly violated: readonly string[];
+  /**
+   * ms until the same cost could pass; 0 when allowed; `RETRY_NEVER` (-1) when it never can
+   * (`cost-exceeds-limit`). For a blocked key, when the block ends.
+   */
+  readonly retryAfterMs: number;
+  /** The store failure behind a `store-unavailable` decision. */
+  readonly error?: unknown;
+  /**
+   * Give the units back to the windows/buckets that were charged. Once only; resolves false
+   * when nothing was charged or the store failed. Never rejects.
+   */
+  refund(): Promise<boolean>;
+}
+
 /** What `check()` decided, with everything an adapter applies. */
 export interface RateLimitDecision {
   /** True when the request may proceed. */
   readonly allowed: boolean;
   /**
-   * Why: counted and allowed; refused until a retry time (`limited`); refused for good because
-   * the cost exceeds what a policy can ever grant at once (`cost-exceeds-limit`); not counted
-   * (skip/allow-list); or the store failed and the failure policy decided.
+   * Why: counted and allowed; refused until a retry time (`limited`); refused while the key is
+   * blocked (`blocked`); refused for good because the cost exceeds what a policy can ever grant
+   * at once (`cost-exceeds-limit`); not counted (skip/allow-list); or the store failed and the
+   * failure policy decided.
    */
-  readonly reason:
-    | 'allowed'
-    | 'limited'
-    | 'cost-exceeds-limit'
-    | 'skipped'
-    | 'allow-listed'
-    | 'store-unavailable';
+  readonly reason: KeyDecision['reason'] | 'skipped' | 'allow-listed';
   readonly source: DecisionSource;
   /** The client key, when one was computed. */
   readonly key: string | undefined;
@@ -81,14 +119,18 @@ export function capacityOf(list: readonly PolicyState[]): number {
 /** The default response to a refused request: 429 quota-exceeded, or 413 when it never passes. */
 export function rejectionResponse(decision: RateLimitDecision): KeelResponse {
   const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
-  if (decision.reason === 'limited') {
+  if (decision.reason === 'limited' || decision.reason === 'blocked') {
+    const spent =
+      decision.reason === 'blocked'
+        ? `${quoted(decision.violated)} blocked this client after its quota was exceeded`
+        : `the quota of ${quoted(decision.violated)} is spent`;
     return problemResponse(
       problem({
         type: QUOTA_EXCEEDED_TYPE,
         title: QUOTA_EXCEEDED_TITLE,
         status: 429,
         code: codes.RATE_LIMITED,
-        detail: `Too many requests: the quota of ${quoted(decision.violated)} is spent; retry in ${decision.headers['retry-after']} s.`,
+        detail: `Too many requests: ${spent}; retry in ${decision.headers['retry-after']} s.`,
         'violated-policies': decision.violated,
       }),
     );
@@ -152,34 +194,41 @@ export interface DecisionSettings {
   readonly wasSuccessful: (req: KeelRequest, status: number) => boolean;
 }
 
+/** A key decision that charged nothing: refused, peeked, or decided by the failure policy. */
+export function plainKeyDecision(init: {
+  allowed: boolean;
+  reason: KeyDecision['reason'];
+  source: DecisionSource;
+  key: string;
+  cost: number;
+  policies?: readonly PolicyState[];
+  violated?: readonly string[];
+  retryAfterMs?: number;
+  error?: unknown;
+}): KeyDecision {
+  return { policies: [], violated: [], retryAfterMs: 0, ...init, refund: NOTHING_TO_REFUND };
+}
+
 /**
- * An allowed, charged decision. A class rather than an object of closures: it is created on
- * every request, and methods on the prototype cost nothing per request.
+ * An allowed, charged decision by key. A class rather than an object of closures: it is created
+ * on every request, and methods on the prototype cost nothing per request.
  */
-export class ChargedDecision implements RateLimitDecision {
+export class ChargedKeyDecision implements KeyDecision {
   readonly allowed = true;
   readonly reason = 'allowed';
   readonly violated: readonly string[] = [];
   readonly retryAfterMs = 0;
-  readonly response = undefined;
   #refunded = false;
-  #settled = false;
 
   constructor(
-    private readonly settings: DecisionSettings,
-    private readonly req: KeelRequest,
+    protected readonly settings: DecisionSettings,
     readonly source: DecisionSource,
     readonly key: string,
     readonly cost: number,
     readonly policies: readonly PolicyState[],
-    readonly headers: ResponseHeaders,
     private readonly store: RateLimitStore,
     private readonly charged: StoreRefund,
   ) {}
-
-  get needsSettle(): boolean {
-    return this.settings.needsSettle;
-  }
 
   async refund(): Promise<boolean> {
     if (this.#refunded) return false;
@@ -197,6 +246,30 @@ export class ChargedDecision implements RateLimitDecision {
       );
       return false;
     }
+  }
+}
+
+/** An allowed, charged request: the key decision, its headers, and `settle()`. */
+export class ChargedDecision extends ChargedKeyDecision implements RateLimitDecision {
+  readonly response = undefined;
+  #settled = false;
+
+  constructor(
+    settings: DecisionSettings,
+    private readonly req: KeelRequest,
+    source: DecisionSource,
+    key: string,
+    cost: number,
+    policies: readonly PolicyState[],
+    readonly headers: ResponseHeaders,
+    store: RateLimitStore,
+    charged: StoreRefund,
+  ) {
+    super(settings, source, key, cost, policies, store, charged);
+  }
+
+  get needsSettle(): boolean {
+    return this.settings.needsSettle;
   }
 
   async settle(status: number): Promise<void> {

@@ -12,15 +12,16 @@ declare module '@keel/core' {
     /** A request passed every policy (only emitted while somebody listens). */
     'rate-limit.allowed': { limiter: string; key: string; source: DecisionSource };
     /**
-     * A request was refused; `policies` are the violated ones. `reason` is `cost-exceeds-limit`
-     * when the request costs more than a policy can ever grant (it never passes).
+     * A request was refused; `policies` are the violated ones. `reason` is `blocked` while the
+     * key is blocked (`block()`, `blockDurationMs`), `cost-exceeds-limit` when the request costs
+     * more than a policy can ever grant (it never passes).
      */
     'rate-limit.limited': {
       limiter: string;
       key: string;
       policies: string[];
       source: DecisionSource;
-      reason: 'limited' | 'cost-exceeds-limit';
+      reason: 'limited' | 'blocked' | 'cost-exceeds-limit';
     };
     /**
      * The store could not answer (deadline, outage, open circuit, full memory store) and the
@@ -28,7 +29,7 @@ declare module '@keel/core' {
      */
     'rate-limit.store-failure': {
       limiter: string;
-      operation: 'check' | 'refund';
+      operation: 'check' | 'peek' | 'refund' | 'penalize' | 'reward' | 'block' | 'reset';
       failurePolicy: FailurePolicy;
       store: string;
     };
@@ -42,6 +43,20 @@ declare module '@keel/core' {
       maxEntries: number;
       maxBytes: number;
     };
+    /**
+     * A key is blocked from now on for `durationMs`: `policy` refused it and has
+     * `blockDurationMs` (`source: 'policy'`), or the application called `block()` (`policy`
+     * is then every policy of the limiter, `'*'`).
+     */
+    'rate-limit.blocked': {
+      limiter: string;
+      key: string;
+      policy: string;
+      durationMs: number;
+      source: 'policy' | 'block';
+    };
+    /** Units were charged or given back by `penalize()` (`units > 0`) or `reward()` (`< 0`). */
+    'rate-limit.adjusted': { limiter: string; key: string; units: number };
     /** Units were given back (`refund()`, `skipSuccessfulRequests`, `skipFailedRequests`). */
     'rate-limit.refunded': { limiter: string; key: string; cost: number };
   }

@@ -54,6 +54,12 @@ export interface PolicyState {
   readonly retryAfterMs: number;
   /** True when this policy refused the request. */
   readonly violated: boolean;
+  /**
+   * Set when the policy refused because the key is blocked: `ongoing` (blocked before this
+   * request: `retryAfterMs` is when the block ends), or `started` by this refusal
+   * (`blockDurationMs`). Absent otherwise.
+   */
+  readonly blocked?: 'ongoing' | 'started';
 }
 
 /** Largest sf-integer (RFC 9651 §3.3.1). */

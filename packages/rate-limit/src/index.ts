@@ -29,7 +29,14 @@ export type { DecisionSource } from './events.js';
 // Headers: RateLimit / RateLimit-Policy per draft-ietf-httpapi-ratelimit-headers, and older forms.
 export type { AdvertisedQuota, PolicyState, StandardHeaders } from './headers.js';
 export { advertisedQuota, renderHeaders, STANDARD_HEADERS, sfString } from './headers.js';
-export type { RateLimitDecision, RateLimiter, RateLimiterOptions } from './limiter.js';
+export type { RefusalReason } from './decision.js';
+export type {
+  ConsumeOptions,
+  KeyDecision,
+  RateLimitDecision,
+  RateLimiter,
+  RateLimiterOptions,
+} from './limiter.js';
 export { createRateLimiter } from './limiter.js';
 export type { LimitFunction, PolicyOptions, PolicyScope } from './policy.js';
 export { ScriptStatus } from './scripts/status.js';
@@ -40,6 +47,8 @@ export type { RedisStoreOptions } from './stores/redis.js';
 export { createRedisStore } from './stores/redis.js';
 export type {
   RateLimitStore,
+  StoreAdjust,
+  StoreBlock,
   StoreCheck,
   StoreCheckResult,
   StorePolicy,

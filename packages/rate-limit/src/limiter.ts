@@ -1,42 +1,57 @@
 /**
- * `createRateLimiter(options)`: the framework-neutral rate limiter both adapters call. The
- * options are parsed once (`options.ts`); then one `check(req)` per request: key, cost and
- * limits, one store call for all policies (all or nothing), the failure policy when the store
- * cannot answer, the deny cache, headers, and the rejection. The adapters only apply what it
- * decided.
+ * `createRateLimiter(options)`: the framework-free rate limiter. Its key API — `consume(key)`,
+ * `peek(key)`, `penalize`, `reward`, `block`, `reset` — serves job workers, websocket handlers,
+ * GraphQL resolvers and login services; `check(req)`, which both HTTP adapters call, is a thin
+ * layer over the same decision (decide.ts): it finds the key, cost and limits of a request,
+ * then renders the headers and the rejection. The options are parsed once (`options.ts`).
  */
 import {
-  codes as coreCodes,
-  isKeelError,
-  isStoreFailure,
   type KeelRequest,
   problemFromError,
   problemResponse,
   type ResponseHeaders,
 } from '@keel/core';
-import { RETRY_NEVER } from './algorithms/types.js';
+import { decide, type Outcome, type Resolved } from './decide.js';
 import {
   ChargedDecision,
-  capacityOf,
+  type KeyDecision,
   plainDecision,
   type RateLimitDecision,
   rejectionResponse,
 } from './decision.js';
-import { RateLimitStoreFullError, RateLimitValueError } from './errors.js';
-import type { DecisionSource } from './events.js';
-import { mergeRequestPolicies, type PolicyState, renderHeaders } from './headers.js';
-import { type LimiterConfig, parseOptions, type RateLimiterOptions } from './options.js';
+import { RateLimitValueError } from './errors.js';
+import { mergeRequestPolicies, renderHeaders } from './headers.js';
+import { type ConsumeOptions, isLasting, KeyLimiter } from './key-limiter.js';
+import { parseOptions, type RateLimiterOptions } from './options.js';
 import { checkUnits, storePolicy } from './policy.js';
-import type { AlgorithmDecision, StoreCheckResult, StorePolicy } from './types.js';
+import type { StorePolicy } from './types.js';
 
-export type { RateLimitDecision } from './decision.js';
+export type { KeyDecision, RateLimitDecision } from './decision.js';
+export type { ConsumeOptions } from './key-limiter.js';
 export type { RateLimiterOptions } from './options.js';
 
 export interface RateLimiter {
   readonly name: string;
-  /** Decide on a request: exactly one store call (none when skipped or deny-cached). */
+  /** Decide on an HTTP request: exactly one store call (none when skipped or deny-cached). */
   check(req: KeelRequest): Promise<RateLimitDecision>;
-  /** Forget a client's counters under every policy (for scoped policies, the unscoped ones). */
+  /**
+   * Charge `cost` units (default 1) to `key` under every policy, all or none: one store call
+   * (none when deny-cached), the same failure policy and events as `check`. Never rejects for
+   * a refusal: read `allowed`, `reason` and `retryAfterMs`.
+   */
+  consume(key: string, options?: ConsumeOptions): Promise<KeyDecision>;
+  /**
+   * What `consume(key, { cost })` would decide, without charging anything or starting a block;
+   * `cost: 0` reads the key's state as it is (`remaining`, `resetMs`).
+   */
+  peek(key: string, options?: ConsumeOptions): Promise<KeyDecision>;
+  /** Charge `units` to `key` under every policy regardless of the limits (a failed login, abuse). */
+  penalize(key: string, units: number): Promise<void>;
+  /** Give `units` back to `key`'s current windows or buckets (never above the quota). */
+  reward(key: string, units: number): Promise<void>;
+  /** Refuse `key` under every policy for `durationMs`, whatever its counters say. */
+  block(key: string, durationMs: number): Promise<void>;
+  /** Forget a key's counters and blocks under every policy (for scoped policies, the unscoped ones). */
   reset(key: string): Promise<void>;
 }
 
@@ -44,20 +59,8 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   return new Limiter(parseOptions(options));
 }
 
-/** One request's policies as the store sees them, and its deny-cache key. */
-interface Resolved {
-  readonly policies: readonly StorePolicy[];
-  readonly denyKey: string;
-}
-
-/** The decision path of one limiter; every setting it reads is in `config`. */
-class Limiter implements RateLimiter {
-  readonly name: string;
-
-  constructor(private readonly config: LimiterConfig) {
-    this.name = config.name;
-  }
-
+/** The HTTP path of one limiter, over the key API of {@link KeyLimiter}. */
+class Limiter extends KeyLimiter implements RateLimiter {
   async check(req: KeelRequest): Promise<RateLimitDecision> {
     const c = this.config;
     if (c.skip && (await c.skip(req))) return passDecision('skipped', undefined);
@@ -69,57 +72,51 @@ class Limiter implements RateLimiter {
     const resolved = c.staticPolicies
       ? { policies: c.staticPolicies, denyKey: key }
       : await this.resolve(req, key);
-    const cached = this.fromDenyCache(resolved.denyKey, units);
-    if (cached) return this.limited(req, key, units, cached, 'deny-cache');
-
-    let used = c.store;
-    let source: DecisionSource = 'store';
-    let result: StoreCheckResult;
-    const storeCheck = { clientKey: key, cost: units, policies: resolved.policies };
-    try {
-      result = await c.store.check(storeCheck);
-    } catch (error) {
-      if (!isStoreFailure(error) && !(error instanceof RateLimitStoreFullError)) throw error;
-      const decided = this.failureDecision(key, units, error);
-      if (decided) return decided;
-      used = c.fallbackStore!;
-      source = 'fallback';
-      result = await used.check(storeCheck);
-    }
-
-    const list = this.states(resolved.policies, result.decisions);
-    if (!result.allowed) {
-      const decision = await this.limited(req, key, units, list, source);
-      // Only a refusal with a retry time is worth remembering: a cost above the capacity is
-      // refused by the store at once, and another request of the client may cost less.
-      if (c.denyCache && source === 'store' && decision.reason === 'limited') {
-        const at = c.clock();
-        c.denyCache.set(
-          resolved.denyKey,
-          { cost: units, at, policies: list },
-          at + decision.retryAfterMs,
-        );
-      }
-      return decision;
-    }
-    if (c.events.active) c.events.emit('rate-limit.allowed', { limiter: c.name, key, source });
-    const headers = renderHeaders(
-      mergeRequestPolicies(req.raw, list),
-      c.headers,
-      undefined,
-      Date.now(),
-    );
-    return new ChargedDecision(c.settings, req, source, key, units, list, headers, used, {
-      ...storeCheck,
-      receipts: result.decisions.map((d) => d.receipt),
-    });
+    return this.render(req, key, units, await decide(c, key, units, resolved, false));
   }
 
-  async reset(key: string): Promise<void> {
-    await this.config.store.reset({
-      clientKey: key,
-      policies: this.config.policies.map((p) => storePolicy(p, 1, undefined)),
+  /** The outcome for a key, as an HTTP decision: headers, and the rejection to send. */
+  private async render(
+    req: KeelRequest,
+    key: string,
+    units: number,
+    outcome: Outcome,
+  ): Promise<RateLimitDecision> {
+    const c = this.config;
+    if (outcome.kind === 'failed') return failureDecision(key, units, outcome);
+    const retryAfterMs = outcome.kind === 'refused' ? outcome.retryAfterMs : 0;
+    const headers = renderHeaders(
+      mergeRequestPolicies(req.raw, outcome.list),
+      c.headers,
+      retryAfterMs > 0 ? retryAfterMs : undefined,
+      Date.now(),
+    );
+    if (outcome.kind === 'allowed') {
+      return new ChargedDecision(
+        c.settings,
+        req,
+        outcome.source,
+        key,
+        units,
+        outcome.list,
+        headers,
+        outcome.store,
+        outcome.charged!,
+      );
+    }
+    const base = plainDecision({
+      allowed: false,
+      reason: outcome.reason,
+      source: outcome.source,
+      key,
+      cost: units,
+      headers,
+      policies: outcome.list,
+      violated: outcome.violated,
+      retryAfterMs,
     });
+    const response = c.handler ? await c.handler(req, base) : rejectionResponse(base);
+    return { ...base, response };
   }
 
   /** The policies of a request whose limits or scopes depend on it. */
@@ -176,109 +173,32 @@ class Limiter implements RateLimiter {
     }
     return typeof allowList === 'function' ? Boolean(await allowList(key, req)) : false;
   }
+}
 
-  /** The remembered refusal of this client, aged to now; undefined when the store must decide. */
-  private fromDenyCache(denyKey: string, units: number): PolicyState[] | undefined {
-    const { denyCache, clock } = this.config;
-    const cached = denyCache?.entry(denyKey);
-    // A cost above some policy's capacity is not "limited until later": the store says so.
-    if (!cached || units < cached.value.cost || units > capacityOf(cached.value.policies)) {
-      return undefined;
-    }
-    const elapsed = clock() - cached.value.at;
-    return cached.value.policies.map((p) => ({
-      ...p,
-      resetMs: Math.max(0, p.resetMs - elapsed),
-      retryAfterMs: p.violated ? Math.max(1, p.retryAfterMs - elapsed) : 0,
-    }));
-  }
-
-  private states(
-    list: readonly StorePolicy[],
-    decisions: readonly AlgorithmDecision[],
-  ): PolicyState[] {
-    const { policies } = this.config;
-    return decisions.map((d, i) => ({
-      name: policies[i]!.name,
-      limit: list[i]!.limit,
-      windowMs: list[i]!.windowMs,
-      burst: list[i]!.burst,
-      remaining: d.remaining,
-      resetMs: d.resetMs,
-      retryAfterMs: d.retryAfterMs,
-      violated: !d.allowed,
-    }));
-  }
-
-  /** The failure policy's decision, or `undefined` when the fallback store is to decide. */
-  private failureDecision(
-    key: string,
-    units: number,
-    error: unknown,
-  ): RateLimitDecision | undefined {
-    const { failurePolicy, fallbackStore, events, name, store } = this.config;
-    const policy = failurePolicy === 'fallback' && !fallbackStore ? 'open' : failurePolicy;
-    events.emit(
-      'rate-limit.store-failure',
-      { limiter: name, operation: 'check', failurePolicy, store: store.kind },
-      { error },
-    );
-    if (policy === 'fallback') return undefined;
-    const failed = {
-      reason: 'store-unavailable',
-      source: 'failure-policy',
-      key,
-      cost: units,
-      error,
-    } as const;
-    if (policy === 'open') return plainDecision({ ...failed, allowed: true, headers: {} });
-    // An outage may be over in a second; a refused command or foreign data will not be, so
-    // no retry time is promised for those.
-    const headers: ResponseHeaders = isLasting(error) ? {} : { 'retry-after': '1' };
-    return plainDecision({
-      ...failed,
-      allowed: false,
-      headers,
-      response: problemResponse(problemFromError(error), headers),
-    });
-  }
-
-  private async limited(
-    req: KeelRequest,
-    key: string,
-    units: number,
-    list: PolicyState[],
-    source: DecisionSource,
-  ): Promise<RateLimitDecision> {
-    const { events, name, headers: headerOptions, handler } = this.config;
-    const refusing = list.filter((p) => p.violated);
-    const violated = refusing.map((p) => p.name);
-    // One policy that can never grant this cost makes the request impossible, whatever the
-    // others would allow later: no retry time is promised then (issue 12).
-    const never = refusing.some((p) => p.retryAfterMs === RETRY_NEVER);
-    const reason = never ? 'cost-exceeds-limit' : 'limited';
-    const retryAfterMs = never ? RETRY_NEVER : Math.max(1, ...refusing.map((p) => p.retryAfterMs));
-    events.emit('rate-limit.limited', { limiter: name, key, policies: violated, source, reason });
-    const headers = renderHeaders(
-      mergeRequestPolicies(req.raw, list),
-      headerOptions,
-      never ? undefined : retryAfterMs,
-      Date.now(),
-    );
-    const base = plainDecision({
-      allowed: false,
-      reason,
-      source,
-      key,
-      cost: units,
-      headers,
-      policies: list,
-      violated,
-      retryAfterMs,
-    });
-    const response = handler ? await handler(req, base) : rejectionResponse(base);
-    return { ...base, response };
-  }
+/** The failure policy's HTTP decision: allowed without headers, or a 503 problem. */
+function failureDecision(
+  key: string,
+  units: number,
+  outcome: Extract<Outcome, { kind: 'failed' }>,
+): RateLimitDecision {
+  const { error } = outcome;
+  const failed = {
+    reason: 'store-unavailable',
+    source: 'failure-policy',
+    key,
+    cost: units,
+    error,
+  } as const;
+  if (outcome.allowed) return plainDecision({ ...failed, allowed: true, headers: {} });
+  // An outage may be over in a second; a refused command or foreign data will not be, so
+  // no retry time is promised for those.
+  const headers: ResponseHeaders = isLasting(error) ? {} : { 'retry-after': '1' };
+  return plainDecision({
+    ...failed,
+    allowed: false,
+    headers,
+    response: problemResponse(problemFromError(error), headers),
+  });
 }
 
 function passDecision(
@@ -315,10 +235,4 @@ function checkedLimit(
     algorithm,
   );
   return value;
-}
-
-/** A store failure that waiting does not cure: a missing ACL right, foreign data under a key. */
-function isLasting(error: unknown): boolean {
-  if (!isKeelError(error)) return false;
-  return error.code === coreCodes.STORE_MISCONFIGURED || error.code === coreCodes.STORE_DATA;
 }

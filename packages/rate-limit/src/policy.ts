@@ -48,6 +48,14 @@ export interface PolicyOptions {
    * @default undefined (one counter per client)
    */
   scope?: PolicyScope;
+  /**
+   * Once this policy refuses a request or `consume()` (for want of units), keep the key refused
+   * for this long, ms, then whole again — rate-limiter-flexible's `blockDuration`, for
+   * brute-force protection ("10 failed logins in 15 minutes, then an hour of nothing").
+   * Requests during the block do not extend it; a cost above the capacity never starts one.
+   * Decided by the same single script. @default undefined (no block)
+   */
+  blockDurationMs?: number;
 }
 
 /** A policy ready for checks. */
@@ -59,11 +67,23 @@ export interface CompiledPolicy {
   readonly windowMs: number;
   readonly burst: number | undefined;
   readonly scope: PolicyScope | undefined;
+  /** ms; 0 for none. */
+  readonly blockDurationMs: number;
   /** Key parts before the scope: `[limiter, policy, algorithm tag]`. */
   readonly keyParts: readonly string[];
 }
 
-const POLICY_KNOWN = ['name', 'algorithm', 'limit', 'windowMs', 'burst', 'scope'] as const;
+const POLICY_KNOWN = [
+  'name',
+  'algorithm',
+  'limit',
+  'windowMs',
+  'burst',
+  'scope',
+  'blockDurationMs',
+] as const;
+/** The longest block: about 31 years, far beyond any lockout, and exact in every store. */
+export const MAX_BLOCK_MS = 1e12;
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const NAME_ALLOWED = '1 to 64 letters, digits and "_.-", starting with a letter or digit';
 /** Largest `limit × windowMs` (and `burst × windowMs`): keeps every product below 2^53. */
@@ -131,6 +151,14 @@ export function compilePolicies(
     }
     if (typeof limit === 'number') checkUnits(v, `${at}limit`, limit, windowMs, algorithm);
     if (burst !== undefined) checkUnits(v, `${at}burst`, burst, windowMs, algorithm);
+    const blockDurationMs = v.integerInRange(
+      `${at}blockDurationMs`,
+      options.blockDurationMs,
+      0,
+      0,
+      MAX_BLOCK_MS,
+      'milliseconds the key stays refused once the policy refuses it (0: no block)',
+    );
     const scope = options.scope;
     if (scope !== undefined && scope !== 'route' && typeof scope !== 'function') {
       throw v.fail(`${at}scope`, scope, '"route" or a function returning a string');
@@ -158,6 +186,7 @@ export function compilePolicies(
       windowMs,
       burst,
       scope,
+      blockDurationMs,
       keyParts: [limiterName, name, ALGORITHMS[algorithm].keyTag],
     };
   });
@@ -199,5 +228,7 @@ export function storePolicy(
     limit,
     windowMs: p.windowMs,
     burst: p.burst ?? limit,
+    // Only when set: a store then sends the durations, and other checks nothing more.
+    ...(p.blockDurationMs > 0 ? { blockDurationMs: p.blockDurationMs } : {}),
   };
 }

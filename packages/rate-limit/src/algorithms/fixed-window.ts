@@ -9,7 +9,7 @@
  *
  * State: `{ count, resetAt }` (resetAt: absolute ms). Receipt: `resetAt` of the charged window.
  */
-import { type AlgorithmUnit, RETRY_NEVER } from './types.js';
+import { type AlgorithmUnit, MAX_SCALED, RETRY_NEVER } from './types.js';
 
 export interface FixedWindowState {
   readonly count: number;
@@ -60,5 +60,16 @@ export const fixedWindow: AlgorithmUnit<FixedWindowState> = {
       next: { count: Math.max(0, state.count - cost), resetAt: state.resetAt },
       expiresAt: state.resetAt,
     };
+  },
+  adjust(state, now, { windowMs }, units) {
+    const live = state !== undefined && state.resetAt > now;
+    if (units < 0) {
+      if (!live) return undefined;
+      const next = { count: Math.max(0, state.count + units), resetAt: state.resetAt };
+      return { next, expiresAt: state.resetAt };
+    }
+    const resetAt = live ? state.resetAt : now + windowMs;
+    const count = Math.min(MAX_SCALED, (live ? state.count : 0) + units);
+    return { next: { count, resetAt }, expiresAt: resetAt };
   },
 };

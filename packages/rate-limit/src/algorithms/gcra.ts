@@ -16,7 +16,7 @@
  *
  * State: `{ at, frac }`. Receipt: none (0).
  */
-import { type AlgorithmUnit, RETRY_NEVER } from './types.js';
+import { type AlgorithmUnit, MAX_SCALED, RETRY_NEVER } from './types.js';
 
 export interface GcraState {
   readonly at: number;
@@ -61,7 +61,7 @@ export const gcra: AlgorithmUnit<GcraState> = {
     return {
       decision: {
         allowed: false,
-        remaining: Math.floor((tolerance - d) / windowMs),
+        remaining: Math.max(0, Math.floor((tolerance - d) / windowMs)),
         resetMs,
         // A full bucket holds `burst`: a larger cost never passes.
         retryAfterMs: cost > burst ? RETRY_NEVER : Math.ceil((after - tolerance) / limit),
@@ -74,6 +74,12 @@ export const gcra: AlgorithmUnit<GcraState> = {
   refund(state, now, { limit, windowMs }, cost) {
     if (state === undefined) return undefined;
     const d = Math.max(0, aheadOf(state, now, limit) - cost * windowMs);
+    return { next: stateAt(now, d, limit), expiresAt: now + Math.ceil(d / limit) };
+  },
+  adjust(state, now, { limit, windowMs, burst }, units) {
+    if (units < 0 && state === undefined) return undefined;
+    const moved = aheadOf(state, now, limit) + units * windowMs;
+    const d = units < 0 ? Math.max(0, moved) : Math.min(burst * windowMs + MAX_SCALED, moved);
     return { next: stateAt(now, d, limit), expiresAt: now + Math.ceil(d / limit) };
   },
 };

@@ -28,12 +28,14 @@ export const slidingLog: AlgorithmUnit<SlidingLogState> = {
     const live = state === undefined ? [] : state.slice(firstLive(state, now, windowMs));
     const count = live.length;
     if (count + cost <= limit) {
+      // A peek of cost 0 charges nothing: the log is whole once its newest entry has left.
+      const resetMs = cost > 0 ? windowMs : count === 0 ? 0 : live[count - 1]! + windowMs - now;
       for (let i = 0; i < cost; i++) live.push(now);
       return {
         decision: {
           allowed: true,
           remaining: limit - count - cost,
-          resetMs: windowMs,
+          resetMs,
           retryAfterMs: 0,
           receipt: now,
         },
@@ -71,5 +73,18 @@ export const slidingLog: AlgorithmUnit<SlidingLogState> = {
     if (removed === 0) return undefined;
     const newest = live.length === 0 ? now : live[live.length - 1]!;
     return { next: live, expiresAt: newest + windowMs };
+  },
+  adjust(state, now, { limit, windowMs }, units) {
+    const live = state === undefined ? [] : state.slice(firstLive(state, now, windowMs));
+    if (units < 0) {
+      if (live.length === 0) return undefined;
+      // The newest entries go first, as a refund's do.
+      live.length = Math.max(0, live.length + units);
+      const newest = live.length === 0 ? now : live[live.length - 1]!;
+      return { next: live, expiresAt: newest + windowMs };
+    }
+    // Entries stamped now all leave together: beyond `limit` of them, more refuse no longer.
+    for (let i = Math.min(units, limit); i > 0; i--) live.push(now);
+    return { next: live, expiresAt: now + windowMs };
   },
 };

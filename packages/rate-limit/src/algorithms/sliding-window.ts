@@ -13,7 +13,7 @@
  * State: `{ start, current, previous }` (start: absolute ms of the current window).
  * Receipt: the start of the window that was charged.
  */
-import { type AlgorithmUnit, type PolicyLimits, RETRY_NEVER } from './types.js';
+import { type AlgorithmUnit, MAX_SCALED, type PolicyLimits, RETRY_NEVER } from './types.js';
 
 export interface SlidingWindowState {
   readonly start: number;
@@ -109,5 +109,17 @@ export const slidingWindow: AlgorithmUnit<SlidingWindowState> = {
       return undefined;
     }
     return { next, expiresAt: s.start + 2 * windowMs };
+  },
+  adjust(state, now, { windowMs }, units) {
+    if (units < 0 && state === undefined) return undefined;
+    const s = roll(state, now, windowMs);
+    if (units > 0) {
+      const current = Math.min(Math.floor(MAX_SCALED / windowMs), s.current + units);
+      return { next: { ...s, current }, expiresAt: s.start + 2 * windowMs };
+    }
+    // A reward empties the current window first, then the previous one.
+    const current = Math.max(0, s.current + units);
+    const previous = Math.max(0, s.previous + units + (s.current - current));
+    return { next: { start: s.start, current, previous }, expiresAt: s.start + 2 * windowMs };
   },
 };

@@ -13,7 +13,7 @@
  *
  * State: `{ level, last }` (level in 1/windowMs tokens, last: ms). Receipt: none (0).
  */
-import { type AlgorithmUnit, type PolicyLimits, RETRY_NEVER } from './types.js';
+import { type AlgorithmUnit, MAX_SCALED, type PolicyLimits, RETRY_NEVER } from './types.js';
 
 export interface TokenBucketState {
   readonly level: number;
@@ -24,8 +24,12 @@ export interface TokenBucketState {
 function levelAt(state: TokenBucketState | undefined, now: number, p: PolicyLimits): number {
   const full = p.burst * p.windowMs;
   if (state === undefined) return full;
-  // Bound the elapsed time by the time to fill up, so the product stays below 2^53.
-  const elapsed = Math.min(Math.max(0, now - state.last), Math.ceil(full / p.limit));
+  // Bound the elapsed time by the time to fill up from this level (below 0 after a penalty),
+  // so the product stays below 2^53.
+  const elapsed = Math.min(
+    Math.max(0, now - state.last),
+    Math.ceil((full - state.level) / p.limit),
+  );
   return Math.min(full, state.level + elapsed * p.limit);
 }
 
@@ -57,7 +61,7 @@ export const tokenBucket: AlgorithmUnit<TokenBucketState> = {
     return {
       decision: {
         allowed: false,
-        remaining: Math.floor(level / windowMs),
+        remaining: Math.max(0, Math.floor(level / windowMs)),
         resetMs,
         // A full bucket holds `burst`: a larger cost never passes.
         retryAfterMs: cost > burst ? RETRY_NEVER : Math.ceil((need - level) / limit),
@@ -71,6 +75,16 @@ export const tokenBucket: AlgorithmUnit<TokenBucketState> = {
     if (state === undefined) return undefined;
     const full = policy.burst * policy.windowMs;
     const level = Math.min(full, levelAt(state, now, policy) + cost * policy.windowMs);
+    return {
+      next: { level, last: now },
+      expiresAt: now + Math.ceil((full - level) / policy.limit),
+    };
+  },
+  adjust(state, now, policy, units) {
+    if (units < 0 && state === undefined) return undefined;
+    const full = policy.burst * policy.windowMs;
+    const moved = levelAt(state, now, policy) - units * policy.windowMs;
+    const level = units < 0 ? Math.min(full, moved) : Math.max(full - MAX_SCALED, moved);
     return {
       next: { level, last: now },
       expiresAt: now + Math.ceil((full - level) / policy.limit),

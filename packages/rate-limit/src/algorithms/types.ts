@@ -16,6 +16,13 @@
  */
 export const RETRY_NEVER = -1;
 
+/**
+ * The most a penalty may leave charged, in each unit's own scaled integers (a count × windowMs,
+ * a bucket's debt, a TAT's distance): the bound that keeps every product below 2^53, as
+ * `limit × windowMs ≤ 10^15` does for the limits themselves.
+ */
+export const MAX_SCALED = 1e15;
+
 /** The numbers an algorithm needs from a policy; validated by the limiter. */
 export interface PolicyLimits {
   /** Request units allowed per window (the refill rate's numerator for buckets). */
@@ -44,6 +51,11 @@ export interface AlgorithmDecision {
    * that window or bucket and never into a later one. 0 when the algorithm needs none.
    */
   readonly receipt: number;
+  /**
+   * Set when a block decided the refusal: `ongoing`, the key was blocked already (retry when it
+   * ends); `started`, this refusal started the policy's `blockDurationMs`. Absent otherwise.
+   */
+  readonly blocked?: 'ongoing' | 'started';
 }
 
 export interface AlgorithmResult<S> {
@@ -74,6 +86,17 @@ export interface AlgorithmUnit<S> {
     policy: PolicyLimits,
     cost: number,
     receipt: number,
+  ): RefundResult<S> | undefined;
+  /**
+   * Change the current window or bucket by `units` regardless of the limit: `units > 0` charges
+   * them (a penalty: the quota may go below zero, down to {@link MAX_SCALED}), `units < 0` gives
+   * them back (a reward: never below zero, never above the quota). `undefined`: nothing to change.
+   */
+  adjust(
+    state: S | undefined,
+    now: number,
+    policy: PolicyLimits,
+    units: number,
   ): RefundResult<S> | undefined;
 }
 

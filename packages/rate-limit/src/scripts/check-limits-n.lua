@@ -3,15 +3,23 @@
 
   KEYS[1..n]  one key per policy, all under the client's hash tag (one Cluster slot)
   ARGV[1]     now, ms; '' reads the server clock (TIME). Only tests pass a time.
-  ARGV[2]     cost, request units (integer >= 1)
+  ARGV[2]     cost, request units (integer >= 1); 'p<cost>' (cost >= 0) is a peek: the same
+              decision, but nothing is written (no charge, no block started)
   ARGV[3 + 4(i - 1) ...] policy i:
               algorithm (1 fixed-window, 2 sliding-log, 3 sliding-window, 4 token-bucket, 5 gcra),
               limit (units per window), windowMs (ms), burst (units; bucket capacity)
+  ARGV[3 + 4n + (i - 1)]  optional, for every policy or none: block duration of policy i, ms
+              (0: none). A check that policy i refuses (unless the cost exceeds its capacity)
+              replaces its state with a block: the key is refused for that long, then whole.
   returns     { status: 0 all allowed and charged, 1 limited (nothing charged), 2 bad arguments,
-                then per policy: allowed (1/0), remaining (units left; nothing is charged when
-                limited), resetMs, retryAfterMs (-1: never, the cost exceeds the policy's
+                then per policy: state (1 allowed, 0 refused, 2 refused: the key is blocked,
+                3 refused and blocked from now on), remaining (units left; nothing is charged
+                when limited), resetMs, retryAfterMs (-1: never, the cost exceeds the policy's
                 limit or burst), receipt }
               or { 3, i }: KEYS[i] holds a value this script did not write (nothing charged)
+  A block is the string 'b<until ms>' in place of the policy's state (block-limits-n writes
+  it too). It is recognised only where the state fails to parse, so checks of keys that are not
+  blocked pay nothing for it.
 ]]
 local rcall = redis.call
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
@@ -29,30 +37,37 @@ else
   -- carries its own times, so a lingering key never changes a decision, only memory use.
   now, ttlFloor = tonumber(ARGV[1]), 60000
 end
-local cost = tonumber(ARGV[2])
-local n = #KEYS
-if not now or not cost or #ARGV ~= 2 + 4 * n then return { 2 } end
+local cost, dry = tonumber(ARGV[2]), false
+if not cost then cost, dry = tonumber(match(ARGV[2], '^p(%d+)$')), true end
+local n, argc = #KEYS, #ARGV
+if not now or not cost or (argc ~= 2 + 4 * n and argc ~= 2 + 5 * n) then return { 2 } end
 
 -- Writes of the allowed policies, made once every policy allowed: (key, value, ttl) triples;
--- a sliding log's value is false (it adds members instead of setting a value).
-local out, writes, allowed = { 0 }, {}, true
+-- a sliding log's value is false (it adds members instead of setting a value). Blocks started
+-- by a refusal: (key, until, duration) triples, written although nothing is charged.
+local out, writes, blocks, allowed = { 0 }, {}, nil, true
 for i = 1, n do
   local a = 3 + 4 * (i - 1)
   local code = ARGV[a]
   local limit, w, burst = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   if not limit or not w or not burst then return { 2 } end
   local key = KEYS[i]
-  local ok, remaining, reset, retry, receipt, value, ttl
+  -- held: the end of a block found in place of the state; mark: a block's reply state (2, 3)
+  local ok, remaining, reset, retry, receipt, value, ttl, held, mark
 
   if code == '1' then -- fixed window
     local count, resetAt = 0, now + w
     local v = rcall('GET', key)
     if v then
       local c, r = match(v, '^(%-?%d+) (%-?%d+)$')
-      -- Another client's value under a Keel key: report it rather than overwrite or misread it.
-      if not r then return { 3, i } end
-      c, r = tonumber(c), tonumber(r)
-      if r > now then count, resetAt = c, r end
+      if r then
+        c, r = tonumber(c), tonumber(r)
+        if r > now then count, resetAt = c, r end
+      else
+        held = tonumber(match(v, '^b(%d+)$'))
+        -- Another client's value under a Keel key: report it rather than overwrite or misread it.
+        if not held then return { 3, i } end
+      end
     end
     reset, receipt = resetAt - now, resetAt
     if count + cost <= limit then
@@ -65,12 +80,26 @@ for i = 1, n do
     end
 
   elseif code == '2' then -- sliding log
-    rcall('ZREMRANGEBYSCORE', key, '-inf', now - w)
-    local count = rcall('ZCARD', key)
+    local count = 0
+    local removed = redis.pcall('ZREMRANGEBYSCORE', key, '-inf', now - w)
+    if type(removed) == 'table' then
+      -- Not a sorted set: a block, or another client's value (its WRONGTYPE error, as before).
+      held = tonumber(match(rcall('GET', key), '^b(%d+)$'))
+      if not held then return removed end
+      -- A lapsed block (only a test's clock outruns its TTL) must not stop the ZADD below.
+      if held <= now then rcall('DEL', key) end
+    else
+      count = rcall('ZCARD', key)
+    end
     receipt = now
     if count + cost <= limit then
       ok, remaining, reset, retry = true, limit - count - cost, w, 0
       value, ttl = false, max(ttlFloor, w)
+      -- A peek of cost 0 charges nothing: the log is whole once its newest entry has left.
+      if cost == 0 then
+        reset = 0
+        if count > 0 then reset = tonumber(rcall('ZRANGE', key, -1, -1, 'WITHSCORES')[2]) + w - now end
+      end
     else
       ok, remaining, reset, retry = false, max(0, limit - count), 0, -1
       if count > 0 then
@@ -88,12 +117,16 @@ for i = 1, n do
     local v = rcall('GET', key)
     if v then
       local st, c, p = match(v, '^(%d+) (%d+) (%d+)$')
-      if not st then return { 3, i } end
-      st, c, p = tonumber(st), tonumber(c), tonumber(p)
-      if st == start then
-        cur, prev = c, p
-      elseif st == start - w then
-        prev = c
+      if st then
+        st, c, p = tonumber(st), tonumber(c), tonumber(p)
+        if st == start then
+          cur, prev = c, p
+        elseif st == start - w then
+          prev = c
+        end
+      else
+        held = tonumber(match(v, '^b(%d+)$'))
+        if not held then return { 3, i } end
       end
     end
     local elapsed = now - start
@@ -130,9 +163,14 @@ for i = 1, n do
     local v = rcall('GET', key)
     if v then
       local l, last = match(v, '^(%-?%d+) (%-?%d+)$')
-      if not last then return { 3, i } end
-      local elapsed = min(max(0, now - tonumber(last)), ceil(full / limit))
-      level = min(full, tonumber(l) + elapsed * limit)
+      if last then
+        -- Refill for at most the time to fill up from this level (below 0 after a penalty).
+        l = tonumber(l)
+        level = min(full, l + min(max(0, now - tonumber(last)), ceil((full - l) / limit)) * limit)
+      else
+        held = tonumber(match(v, '^b(%d+)$'))
+        if not held then return { 3, i } end
+      end
     end
     local need = cost * w
     receipt = 0
@@ -141,7 +179,7 @@ for i = 1, n do
       ok, remaining, reset, retry = true, floor(after / w), ceil((full - after) / limit), 0
       value, ttl = fmt('%d %d', after, now), max(ttlFloor, reset)
     else
-      ok, remaining, reset, retry = false, floor(level / w), ceil((full - level) / limit), -1
+      ok, remaining, reset, retry = false, max(0, floor(level / w)), ceil((full - level) / limit), -1
       if cost <= burst then retry = ceil((need - level) / limit) end
     end
 
@@ -150,9 +188,13 @@ for i = 1, n do
     local v = rcall('GET', key)
     if v then
       local at, frac = match(v, '^(%-?%d+) (%-?%d+)$')
-      if not frac then return { 3, i } end
-      at = tonumber(at)
-      if at >= now then d = max(0, (at - now) * limit + tonumber(frac)) end
+      if frac then
+        at = tonumber(at)
+        if at >= now then d = max(0, (at - now) * limit + tonumber(frac)) end
+      else
+        held = tonumber(match(v, '^b(%d+)$'))
+        if not held then return { 3, i } end
+      end
     end
     local tolerance = burst * w
     local after = d + cost * w
@@ -162,7 +204,7 @@ for i = 1, n do
       ok, remaining, reset, retry = true, floor((tolerance - after) / w), ceil(after / limit), 0
       value, ttl = fmt('%d %d', now + whole, after - whole * limit), max(ttlFloor, reset)
     else
-      ok, remaining, reset, retry = false, floor((tolerance - d) / w), ceil(d / limit), -1
+      ok, remaining, reset, retry = false, max(0, floor((tolerance - d) / w)), ceil(d / limit), -1
       if cost <= burst then retry = ceil((after - tolerance) / limit) end
     end
 
@@ -170,15 +212,35 @@ for i = 1, n do
     return { 2 }
   end
 
+  if held then
+    if held > now then
+      -- Blocked: refused until the block ends (a cost above the capacity, for good).
+      ok, remaining, reset, retry, mark = false, 0, held - now, held - now, 2
+      if cost > burst then retry = -1 end
+    else
+      held = nil
+    end
+  end
+
   if ok then
     local at = #writes
     writes[at + 1], writes[at + 2], writes[at + 3] = key, value, ttl
   else
     allowed = false
+    if argc > 2 + 4 * n and retry ~= -1 and not held then
+      local b = tonumber(ARGV[2 + 4 * n + i])
+      if b and b > 0 then
+        -- This refusal starts the policy's block (a peek only reports it).
+        remaining, reset, retry, mark = 0, b, b, 3
+        blocks = blocks or {}
+        local at = #blocks
+        blocks[at + 1], blocks[at + 2], blocks[at + 3] = key, now + b, b
+      end
+    end
   end
   local at = #out
   out[at + 1], out[at + 2], out[at + 3], out[at + 4], out[at + 5] =
-    ok and 1 or 0, remaining, reset, retry, receipt
+    mark or (ok and 1 or 0), remaining, reset, retry, receipt
 end
 
 if not allowed then
@@ -187,9 +249,15 @@ if not allowed then
     local at = 2 + 5 * (i - 1)
     if out[at] == 1 then out[at + 1] = out[at + 1] + cost end
   end
+  if blocks and not dry then
+    for j = 1, #blocks, 3 do
+      rcall('SET', blocks[j], fmt('b%d', blocks[j + 1]), 'PX', max(ttlFloor, blocks[j + 2]))
+    end
+  end
   out[1] = 1
   return out
 end
+if dry then return out end
 for j = 1, #writes, 3 do
   local key, value, ttl = writes[j], writes[j + 1], writes[j + 2]
   if value then

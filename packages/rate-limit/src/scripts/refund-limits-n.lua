@@ -9,7 +9,7 @@
               windowMs (ms), burst (units), receipt (from the check)
   returns     { status: 0 done, 2 bad arguments }
   A key holding a value this script did not write is left alone: there is nothing of ours to
-  give back, and the next check reports it.
+  give back, and the next check reports it. So is a block (block-limits-n): it charged nothing.
 ]]
 local rcall = redis.call
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
@@ -44,7 +44,8 @@ end
 
 local function slidingLog(key, limit, w, burst, receipt)
   if receipt <= now - w then return end
-  rcall('ZREMRANGEBYSCORE', key, '-inf', now - w)
+  -- Not a sorted set (a block, or another client's value): nothing of the check's to give back.
+  if type(redis.pcall('ZREMRANGEBYSCORE', key, '-inf', now - w)) == 'table' then return end
   local members = rcall('ZRANGEBYSCORE', key, receipt, receipt)
   -- Remove the highest-numbered members of that time, so numbering stays 1..m.
   for i = #members, max(1, #members - cost + 1), -1 do rcall('ZREM', key, members[i]) end

@@ -18,12 +18,14 @@ import {
   validatorFor,
   type WarningSwitches,
 } from '@keel/core';
-import { algorithmUnit } from '../algorithms/index.js';
+import { adjustPolicy, BlockState, checkPolicy, refundPolicy } from '../algorithms/block.js';
 import type { AlgorithmDecision } from '../algorithms/types.js';
 import { RateLimitStoreFullError } from '../errors.js';
 import '../events.js';
 import type {
   RateLimitStore,
+  StoreAdjust,
+  StoreBlock,
   StoreCheck,
   StoreCheckResult,
   StorePolicy,
@@ -112,6 +114,16 @@ interface Write {
   previous: { value: unknown; expiresAt: number } | undefined;
 }
 
+/** A synchronous step as a promise: its error a rejection, never a throw from an async API. */
+function attempt(step: () => void): Promise<void> {
+  try {
+    step();
+    return Promise.resolve();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateLimitStore {
   const v = validatorFor('createMemoryStore');
   v.knownOptions(options, KNOWN);
@@ -180,43 +192,69 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateL
     }
   }
 
-  function checkSync({ clientKey, cost, policies }: StoreCheck): StoreCheckResult {
+  function checkSync({ clientKey, cost, policies, dryRun }: StoreCheck): StoreCheckResult {
     const now = clock();
     const decisions: AlgorithmDecision[] = [];
     const writes: Write[] = [];
+    let blocks: Write[] | undefined;
     let allowed = true;
     for (const policy of policies) {
       const key = keyOf(clientKey, policy);
       // The map replaces an entry's record on every write, so this one stays as it was.
       const previous = map.entry(key);
-      const result = algorithmUnit(policy.algorithm).check(previous?.value, now, policy, cost);
+      const result = checkPolicy(previous?.value, now, policy, cost);
       decisions.push(result.decision);
       if (result.decision.allowed)
         writes.push({ key, next: kept(result.next), expiresAt: result.expiresAt, previous });
       else allowed = false;
+      if (result.block) {
+        blocks ??= [];
+        blocks.push({ key, next: result.block, expiresAt: result.expiresAt, previous });
+      }
     }
     if (!allowed) {
+      // The blocks this refusal starts are written although nothing is charged.
+      if (blocks && !dryRun) commit(blocks);
       // Nothing is charged, so the policies that would have allowed it keep those units.
       const uncharged = decisions.map((d) =>
         d.allowed ? { ...d, remaining: d.remaining + cost } : d,
       );
       return { allowed, decisions: uncharged };
     }
-    commit(writes);
+    if (!dryRun) commit(writes);
     return { allowed, decisions };
+  }
+
+  function adjustSync({ clientKey, units, policies }: StoreAdjust): void {
+    const now = clock();
+    const writes: Write[] = [];
+    for (const policy of policies) {
+      const key = keyOf(clientKey, policy);
+      const previous = map.entry(key);
+      const result = adjustPolicy(previous?.value, now, policy, units);
+      if (!result) continue;
+      if (result.expiresAt <= now) map.delete(key);
+      else writes.push({ key, next: kept(result.next), expiresAt: result.expiresAt, previous });
+    }
+    commit(writes);
+  }
+
+  function blockSync({ clientKey, policies, durationMs }: StoreBlock): void {
+    const until = clock() + durationMs;
+    const block = new BlockState(until);
+    commit(
+      policies.map((policy) => {
+        const key = keyOf(clientKey, policy);
+        return { key, next: block, expiresAt: until, previous: map.entry(key) };
+      }),
+    );
   }
 
   function refundSync({ clientKey, cost, policies, receipts }: StoreRefund): void {
     const now = clock();
     policies.forEach((policy, i) => {
       const key = keyOf(clientKey, policy);
-      const result = algorithmUnit(policy.algorithm).refund(
-        map.get(key),
-        now,
-        policy,
-        cost,
-        receipts[i] ?? 0,
-      );
+      const result = refundPolicy(map.get(key), now, policy, cost, receipts[i] ?? 0);
       if (!result) return;
       // A refund can only free room, so this write never needs a new slot.
       if (result.expiresAt <= now) map.delete(key);
@@ -248,5 +286,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateL
       for (const policy of policies) map.delete(keyOf(clientKey, policy));
       return Promise.resolve();
     },
+    adjust: (adjustment) => attempt(() => adjustSync(adjustment)),
+    block: (block) => attempt(() => blockSync(block)),
   };
 }

@@ -19,7 +19,13 @@ import {
 import { ALGORITHMS } from '../algorithms/index.js';
 import type { AlgorithmDecision } from '../algorithms/types.js';
 import { RateLimitReplyError } from '../errors.js';
-import { checkLimits, refundLimits, resetLimits } from '../scripts/generated.js';
+import {
+  adjustLimits,
+  blockLimits,
+  checkLimits,
+  refundLimits,
+  resetLimits,
+} from '../scripts/generated.js';
 import { ScriptStatus } from '../scripts/status.js';
 import type {
   RateLimitStore,
@@ -71,12 +77,19 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   }
 
   async function check(storeCheck: StoreCheck): Promise<StoreCheckResult> {
-    const { clientKey, cost, policies } = storeCheck;
-    const args: ScriptArg[] = [now(), cost];
-    for (const p of policies) args.push(...policyArgs(p));
+    const { clientKey, cost, policies, dryRun } = storeCheck;
+    // A peek is 'p<cost>': the script decides as for a check and writes nothing.
+    const args: ScriptArg[] = [now(), dryRun ? `p${cost}` : cost];
+    let blocking = false;
+    for (const p of policies) {
+      args.push(ALGORITHMS[p.algorithm].code, p.limit, p.windowMs, p.burst);
+      if (p.blockDurationMs) blocking = true;
+    }
+    // Block durations only when some policy has one: other checks send nothing more.
+    if (blocking) for (const p of policies) args.push(p.blockDurationMs ?? 0);
     const keys = keysOf(clientKey, policies);
     return call(
-      'check',
+      dryRun ? 'peek' : 'check',
       // Decoded inside the call, so foreign data is a store failure (the failure policy
       // decides), never an error that reaches the client as a 500.
       async (attempt) =>
@@ -87,7 +100,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
         ),
       // The check was given up on but charged anyway (its reply was in flight): give it back.
       async (late) => {
-        if (!late.allowed) return;
+        if (!late.allowed || dryRun) return;
         const receipts = late.decisions.map((d) => d.receipt);
         const refund = refundArgs({ ...storeCheck, receipts });
         await runner.run(refundLimits, keys, refund);
@@ -105,16 +118,39 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
       const reply = await call('refund', (attempt) =>
         runner.run(refundLimits, keys, args, attempt),
       );
-      if (!Array.isArray(reply) || reply[0] !== ScriptStatus.OK)
-        throw new RateLimitReplyError(reply);
+      expectOk(reply);
     },
     async reset({ clientKey, policies }) {
       const keys = keysOf(clientKey, policies);
       // One slot (shared hash tag), so one multi-key script is Cluster-safe.
       await call('reset', (attempt) => runner.run(resetLimits, keys, [], attempt));
     },
+    async adjust({ clientKey, units, policies }) {
+      const keys = keysOf(clientKey, policies);
+      const args: ScriptArg[] = [now(), units];
+      for (const p of policies) args.push(...policyArgs(p));
+      // Guarded: a penalty or reward reported as failed never lands later behind the caller.
+      const reply = await call(units > 0 ? 'penalize' : 'reward', (attempt) =>
+        runner.run(adjustLimits, keys, args, attempt),
+      );
+      expectOk(reply);
+    },
+    async block({ clientKey, policies, durationMs }) {
+      const keys = keysOf(clientKey, policies);
+      const reply = await call('block', (attempt) =>
+        runner.run(blockLimits, keys, [now(), durationMs], attempt),
+      );
+      expectOk(reply);
+    },
   };
 }
+
+function expectOk(reply: unknown): void {
+  if (!Array.isArray(reply) || reply[0] !== ScriptStatus.OK) throw new RateLimitReplyError(reply);
+}
+
+/** The reply's per-policy state: 1 allowed, 0 refused, 2 blocked, 3 blocked from now on. */
+const BLOCKED = { 2: 'ongoing', 3: 'started' } as const;
 
 function parseCheckReply(
   reply: unknown,
@@ -140,13 +176,15 @@ function parseCheckReply(
   const decisions: AlgorithmDecision[] = [];
   for (let i = 0; i < count; i++) {
     const at = 1 + CHECK_FIELDS * i;
-    decisions.push({
-      allowed: reply[at] === 1,
+    const state = reply[at] as number;
+    const decision: AlgorithmDecision = {
+      allowed: state === 1,
       remaining: reply[at + 1] as number,
       resetMs: reply[at + 2] as number,
       retryAfterMs: reply[at + 3] as number,
       receipt: reply[at + 4] as number,
-    });
+    };
+    decisions.push(state > 1 ? { ...decision, blocked: BLOCKED[state as 2 | 3] } : decision);
   }
   return { allowed: reply[0] === ScriptStatus.OK, decisions };
 }

@@ -1,7 +1,8 @@
 /**
  * The Lua scripts are transliterations of the algorithm units: on random sequences of checks
- * (random policies, costs and algorithms, several policies per check), clock moves and
- * refunds, the memory store and the Redis store must answer exactly the same.
+ * (random policies, costs and algorithms, several policies per check, some with a
+ * `blockDurationMs`), peeks, penalties and rewards, blocks, clock moves and refunds, the memory
+ * store and the Redis store must answer exactly the same.
  */
 import { randomUUID } from 'node:crypto';
 import { createManualClock } from '@keel/core';
@@ -24,6 +25,9 @@ afterAll(() => cleanupPrefix(client, prefix));
 type Shape = Omit<StorePolicy, 'keyParts'>;
 type Op =
   | { kind: 'check'; cost: number }
+  | { kind: 'peek'; cost: number }
+  | { kind: 'adjust'; units: number }
+  | { kind: 'block'; durationMs: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'refund'; back: number };
 
@@ -36,12 +40,14 @@ const smallPolicy: fc.Arbitrary<Shape> = fc
     limit: fc.integer({ min: 1, max: 6 }),
     windowMs: fc.constantFrom(1, 7, 50, 100, 333, 1000, 1500),
     extraBurst: fc.integer({ min: 0, max: 4 }),
+    blockDurationMs: fc.constantFrom(0, 0, 1, 500, 2000),
   })
-  .map(({ algorithm, limit, windowMs, extraBurst }) => ({
+  .map(({ algorithm, limit, windowMs, extraBurst, blockDurationMs }) => ({
     algorithm,
     limit,
     windowMs,
     burst: isBucket(algorithm) ? limit + extraBurst : limit,
+    ...(blockDurationMs > 0 ? { blockDurationMs } : {}),
   }));
 
 /** Large limits and windows, up to the 1e15 bound on limit × windowMs (no sliding log: one entry per unit). */
@@ -79,6 +85,25 @@ function ops(maxCost: number, maxAdvanceMs: number, length: number): fc.Arbitrar
       weight: 1,
       arbitrary: fc.integer({ min: 0, max: 3 }).map((back) => ({ kind: 'refund' as const, back })),
     },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 0, max: maxCost })
+        .map((cost) => ({ kind: 'peek' as const, cost })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: -maxCost * 2, max: maxCost * 2 })
+        .filter((units) => units !== 0)
+        .map((units) => ({ kind: 'adjust' as const, units })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 1, max: Math.max(1, Math.floor(maxAdvanceMs / 2)) })
+        .map((durationMs) => ({ kind: 'block' as const, durationMs })),
+    },
   );
   return fc.array(op, { minLength: 1, maxLength: length });
 }
@@ -93,11 +118,21 @@ async function compare(shapes: Shape[], sequence: Op[], offset: number): Promise
   for (const op of sequence) {
     if (op.kind === 'advance') {
       clock.advance(op.ms);
-    } else if (op.kind === 'check') {
-      const check = { clientKey, cost: op.cost, policies };
+    } else if (op.kind === 'check' || op.kind === 'peek') {
+      const check = { clientKey, cost: op.cost, policies, dryRun: op.kind === 'peek' };
       const fromMemory = await memory.check(check);
-      expect(await redis.check(check)).toEqual(fromMemory);
-      if (fromMemory.allowed) charged.push({ result: fromMemory, cost: op.cost });
+      expect(await redis.check(check), JSON.stringify(op)).toEqual(fromMemory);
+      if (fromMemory.allowed && op.kind === 'check') {
+        charged.push({ result: fromMemory, cost: op.cost });
+      }
+    } else if (op.kind === 'adjust') {
+      const adjustment = { clientKey, units: op.units, policies };
+      await memory.adjust!(adjustment);
+      await redis.adjust!(adjustment);
+    } else if (op.kind === 'block') {
+      const block = { clientKey, policies, durationMs: op.durationMs };
+      await memory.block!(block);
+      await redis.block!(block);
     } else {
       const target = charged[charged.length - 1 - op.back];
       if (!target) continue;
