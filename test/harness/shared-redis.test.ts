@@ -5,7 +5,9 @@ import {
   clusterNodes,
   createTestCluster,
   createTestRedis,
+  createTestSentinel,
   redisUrl,
+  sentinelConfig,
   testPrefix,
 } from '../support/index.js';
 
@@ -29,6 +31,20 @@ describe('servers provided by global-setup', () => {
     for (const key of keys) await cluster.set(key, key);
     for (const key of keys) expect(await cluster.get(key)).toBe(key);
     expect(await cleanupPrefix(cluster, prefix)).toBe(keys.length);
+  });
+});
+
+describe('the shared Sentinel topology', () => {
+  it('has a master with 2 replicas, watched by 3 sentinels that know each other', async () => {
+    const { sentinels, name } = sentinelConfig();
+    expect(sentinels).toHaveLength(3);
+    const master = await createTestSentinel();
+    expect(await master.info('replication')).toMatch(/role:master[\s\S]*connected_slaves:2/);
+    for (const { host, port } of sentinels) {
+      const sentinel = createTestRedis({ url: `redis://${host}:${port}` });
+      expect(await sentinel.call('SENTINEL', 'REPLICAS', name)).toHaveLength(2);
+      expect(await sentinel.call('SENTINEL', 'SENTINELS', name)).toHaveLength(2);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { afterAll, inject, onTestFinished } from 'vitest';
-import type { ClusterNodeAddress } from './provided-context.js';
+import type { ClusterNodeAddress, SentinelConfig } from './provided-context.js';
 
 /** URL of the shared standalone Redis (from global-setup.ts). */
 export function redisUrl(): string {
@@ -11,6 +11,23 @@ export function redisUrl(): string {
 /** Startup nodes of the shared 3-master cluster (from global-setup.ts). */
 export function clusterNodes(): ClusterNodeAddress[] {
   return inject('clusterNodes');
+}
+
+/** The shared Sentinel topology (from global-setup.ts): ioredis's `{ sentinels, name }`. */
+export function sentinelConfig(): SentinelConfig {
+  return inject('sentinel');
+}
+
+/**
+ * An ioredis client to the master of the shared Sentinel topology, found through its
+ * sentinels, resolved once it is `ready`. Closed automatically like {@link createTestRedis}.
+ */
+export async function createTestSentinel(opts: RedisOptions = {}): Promise<Redis> {
+  const client = new Redis({ ...sentinelConfig(), ...opts });
+  client.on('error', () => {});
+  closeWhenDone(client);
+  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+  return client;
 }
 
 /** Options for {@link createTestRedis}: ioredis options plus where to connect. */

@@ -1,16 +1,19 @@
 import { Redis } from 'ioredis';
 import type { TestProject } from 'vitest/node';
-import type { ClusterNodeAddress } from './provided-context.js';
+import type { ClusterNodeAddress, SentinelConfig } from './provided-context.js';
 import { startRedisCluster } from './redis-cluster.js';
+import { startRedisSentinel } from './redis-sentinel.js';
 import { startRedisServer } from './redis-server.js';
 
 /**
  * vitest globalSetup: runs once per run, in the main process, before any test file.
  *
  * - standalone: `REDIS_URL` when set (checked with a PING), otherwise a fresh `redis-server`;
- * - cluster: always a fresh 3-master cluster without replicas.
+ * - cluster: always a fresh 3-master cluster without replicas;
+ * - sentinel: always a fresh master with 2 replicas and 3 sentinels (for the conformance
+ *   suites; failover tests start topologies of their own, since they break them).
  *
- * Both are started in parallel and handed to tests through `provide` (read them with
+ * All are started in parallel and handed to tests through `provide` (read them with
  * `redisUrl()` / `clusterNodes()` from ./clients.js). The returned teardown stops only what
  * this setup started.
  */
@@ -29,9 +32,10 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
     ? checkExternalRedis(external).then(() => external)
     : startRedisServer().then((server) => own(server).url);
   const cluster = startRedisCluster({ masters: 3, replicasPerMaster: 0 }).then(own);
+  const sentinel = startRedisSentinel().then(own);
 
-  // Wait for both before judging, so a failure of one never leaves the other running.
-  const failure = (await Promise.allSettled([standalone, cluster])).find(
+  // Wait for all before judging, so a failure of one never leaves another running.
+  const failure = (await Promise.allSettled([standalone, cluster, sentinel])).find(
     (result) => result.status === 'rejected',
   );
   if (failure) {
@@ -41,6 +45,8 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
 
   project.provide('redisUrl', await standalone);
   project.provide('clusterNodes', (await cluster).startupNodes satisfies ClusterNodeAddress[]);
+  const { sentinels, name } = await sentinel;
+  project.provide('sentinel', { sentinels, name } satisfies SentinelConfig);
   return teardown;
 }
 

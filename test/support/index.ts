@@ -8,7 +8,9 @@ export {
   clusterNodes,
   createTestCluster,
   createTestRedis,
+  createTestSentinel,
   redisUrl,
+  sentinelConfig,
   type TestRedisOptions,
   testPrefix,
 } from './clients.js';
@@ -26,7 +28,7 @@ export {
 export { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 // Processes
 export { freePort } from './free-port.js';
-export type { ClusterNodeAddress } from './provided-context.js';
+export type { ClusterNodeAddress, SentinelConfig } from './provided-context.js';
 export {
   type RedisClusterHandle,
   type RedisClusterOptions,
