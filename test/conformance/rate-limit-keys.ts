@@ -129,8 +129,16 @@ export function describeKeyConformance(
         await store.refund({ clientKey, cost: 1, policies: p, receipts });
         await store.adjust!({ clientKey, units: 4, policies: p });
         await store.adjust!({ clientKey, units: -4, policies: p });
-        const peek = await store.check({ clientKey, cost: 1, policies: p, dryRun: true });
-        expect(peek.decisions[0]).toMatchObject({ blocked: 'ongoing', retryAfterMs: 3000 });
+        for (const cost of [0, 1, 6]) {
+          const peek = await store.check({ clientKey, cost, policies: p, dryRun: true });
+          expect(peek.decisions[0]).toMatchObject({
+            allowed: false,
+            blocked: 'ongoing',
+            remaining: 0,
+            resetMs: 3000,
+            retryAfterMs: cost > 5 ? RETRY_NEVER : 3000,
+          });
+        }
         clock.advance(3000);
         expect((await store.check({ clientKey, cost: 5, policies: p })).allowed).toBe(true);
         await store.block!({ clientKey, policies: p, durationMs: 60_000 });

@@ -52,7 +52,8 @@ export class KeyLimiter {
 
   async block(key: string, durationMs: number): Promise<void> {
     const c = this.config;
-    checkKey('block', key);
+    // The policies' own limits: a sliding log's block is a full log of `limit` entries.
+    const policies = this.keyPolicies('block', key);
     if (!Number.isSafeInteger(durationMs) || durationMs < 1 || durationMs > MAX_BLOCK_MS) {
       throw new RateLimitValueError(
         'durationMs',
@@ -60,7 +61,6 @@ export class KeyLimiter {
       );
     }
     const block = storeMethod(c.store, 'block');
-    const policies = c.policies.map((p) => storePolicy(p, 1, undefined));
     await this.storeCall('block', () => block({ clientKey: key, policies, durationMs }));
     c.events.emit('rate-limit.blocked', {
       limiter: c.name,

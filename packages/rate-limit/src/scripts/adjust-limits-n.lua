@@ -9,8 +9,8 @@
   ARGV[3 + 4(i - 1) ...] policy i: algorithm (1..5 as in check-limits-n), limit (units),
               windowMs (ms), burst (units)
   returns     { status: 0 done, 2 bad arguments }
-  A block ('b<until>') is left as it is; one that has lapsed (only a test's clock outruns its
-  TTL) counts as no state. A value this script did not write is left alone: the next check
+  A block ('b<until>', or a sliding log's 'b:<n>' entries) is left as it is; one that has
+  lapsed (only a test's clock outruns its TTL) counts as no state. A value this script did not write is left alone: the next check
   reports it.
 ]]
 local rcall = redis.call
@@ -59,11 +59,10 @@ local function fixedWindow(key, limit, w)
 end
 
 local function slidingLog(key, limit, w)
-  local removed = redis.pcall('ZREMRANGEBYSCORE', key, '-inf', now - w)
-  if type(removed) == 'table' then
-    if stateOf(key, '^$') == false then return end
-    rcall('DEL', key)
-  end
+  rcall('ZREMRANGEBYSCORE', key, '-inf', now - w)
+  -- A block is a full log of entries named 'b:<n>' (see check-limits-n): leave it.
+  local newest = rcall('ZRANGE', key, -1, -1)
+  if newest[1] and string.byte(newest[1]) == 98 then return end
   if units < 0 then
     local newest = rcall('ZRANGE', key, units, -1)
     for i = 1, #newest do rcall('ZREM', key, newest[i]) end

@@ -17,13 +17,14 @@
                 when limited), resetMs, retryAfterMs (-1: never, the cost exceeds the policy's
                 limit or burst), receipt }
               or { 3, i }: KEYS[i] holds a value this script did not write (nothing charged)
-  A block is the string 'b<until ms>' in place of the policy's state (block-limits-n writes
-  it too). It is recognised only where the state fails to parse, so checks of keys that are not
-  blocked pay nothing for it.
+  A block replaces the policy's state (block-limits-n writes it too), in a form recognised only
+  where a check already looks, so checks of keys that are not blocked pay nothing for it: the
+  string 'b<until ms>' where a state fails to parse; for a sliding log, a full log of `limit`
+  entries named 'b:<n>' stamped until - windowMs, which all leave the window when it ends.
 ]]
 local rcall = redis.call
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
-local fmt, match = string.format, string.match
+local fmt, match, byte = string.format, string.match, string.byte
 
 -- The algorithms are inline branches of one loop, not functions: a script's functions are
 -- created anew on every call, and on the hot path that costs more than any of them computes.
@@ -80,17 +81,8 @@ for i = 1, n do
     end
 
   elseif code == '2' then -- sliding log
-    local count = 0
-    local removed = redis.pcall('ZREMRANGEBYSCORE', key, '-inf', now - w)
-    if type(removed) == 'table' then
-      -- Not a sorted set: a block, or another client's value (its WRONGTYPE error, as before).
-      held = tonumber(match(rcall('GET', key), '^b(%d+)$'))
-      if not held then return removed end
-      -- A lapsed block (only a test's clock outruns its TTL) must not stop the ZADD below.
-      if held <= now then rcall('DEL', key) end
-    else
-      count = rcall('ZCARD', key)
-    end
+    rcall('ZREMRANGEBYSCORE', key, '-inf', now - w)
+    local count = rcall('ZCARD', key)
     receipt = now
     if count + cost <= limit then
       ok, remaining, reset, retry = true, limit - count - cost, w, 0
@@ -98,12 +90,19 @@ for i = 1, n do
       -- A peek of cost 0 charges nothing: the log is whole once its newest entry has left.
       if cost == 0 then
         reset = 0
-        if count > 0 then reset = tonumber(rcall('ZRANGE', key, -1, -1, 'WITHSCORES')[2]) + w - now end
+        if count > 0 then
+          local newest = rcall('ZRANGE', key, -1, -1, 'WITHSCORES')
+          reset = tonumber(newest[2]) + w - now
+          if byte(newest[1]) == 98 then held = reset + now end
+        end
       end
     else
       ok, remaining, reset, retry = false, max(0, limit - count), 0, -1
       if count > 0 then
-        reset = tonumber(rcall('ZRANGE', key, -1, -1, 'WITHSCORES')[2]) + w - now
+        -- A block's entries ('b:<n>') are the newest: they fill the log until it ends.
+        local newest = rcall('ZRANGE', key, -1, -1, 'WITHSCORES')
+        reset = tonumber(newest[2]) + w - now
+        if byte(newest[1]) == 98 then held = reset + now end
       end
       if cost <= limit then
         local j = count + cost - limit - 1
@@ -234,7 +233,8 @@ for i = 1, n do
         remaining, reset, retry, mark = 0, b, b, 3
         blocks = blocks or {}
         local at = #blocks
-        blocks[at + 1], blocks[at + 2], blocks[at + 3] = key, now + b, b
+        blocks[at + 1], blocks[at + 2], blocks[at + 3], blocks[at + 4] = key, b, code, w
+        if code == '2' then blocks[at + 5] = limit else blocks[at + 5] = 0 end
       end
     end
   end
@@ -250,8 +250,23 @@ if not allowed then
     if out[at] == 1 then out[at + 1] = out[at + 1] + cost end
   end
   if blocks and not dry then
-    for j = 1, #blocks, 3 do
-      rcall('SET', blocks[j], fmt('b%d', blocks[j + 1]), 'PX', max(ttlFloor, blocks[j + 2]))
+    for j = 1, #blocks, 5 do
+      local key, b, w, limit = blocks[j], blocks[j + 1], blocks[j + 3], blocks[j + 4]
+      if blocks[j + 2] ~= '2' then
+        rcall('SET', key, fmt('b%d', now + b), 'PX', max(ttlFloor, b))
+      else
+        -- A sliding log is blocked by a full log of entries that all leave when the block ends.
+        rcall('DEL', key)
+        for k = 1, limit, 500 do
+          local args = {}
+          for x = k, min(limit, k + 499) do
+            args[#args + 1] = now + b - w
+            args[#args + 1] = fmt('b:%06d', x)
+          end
+          rcall('ZADD', key, unpack(args))
+        end
+        rcall('PEXPIRE', key, max(ttlFloor, b))
+      end
     end
   end
   out[1] = 1

@@ -44,11 +44,13 @@ end
 
 local function slidingLog(key, limit, w, burst, receipt)
   if receipt <= now - w then return end
-  -- Not a sorted set (a block, or another client's value): nothing of the check's to give back.
-  if type(redis.pcall('ZREMRANGEBYSCORE', key, '-inf', now - w)) == 'table' then return end
+  rcall('ZREMRANGEBYSCORE', key, '-inf', now - w)
   local members = rcall('ZRANGEBYSCORE', key, receipt, receipt)
-  -- Remove the highest-numbered members of that time, so numbering stays 1..m.
-  for i = #members, max(1, #members - cost + 1), -1 do rcall('ZREM', key, members[i]) end
+  -- Remove the highest-numbered members of that time, so numbering stays 1..m; a block's
+  -- entries ('b:<n>', sorted after the digits) charged nothing and stay.
+  local last = #members
+  while last > 0 and string.byte(members[last]) == 98 do last = last - 1 end
+  for i = last, max(1, last - cost + 1), -1 do rcall('ZREM', key, members[i]) end
 end
 
 local function slidingWindow(key, limit, w, burst, receipt)

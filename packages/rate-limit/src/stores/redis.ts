@@ -137,9 +137,10 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     },
     async block({ clientKey, policies, durationMs }) {
       const keys = keysOf(clientKey, policies);
-      const reply = await call('block', (attempt) =>
-        runner.run(blockLimits, keys, [now(), durationMs], attempt),
-      );
+      const args: ScriptArg[] = [now(), durationMs];
+      // A sliding log's block is a full log: the script needs each policy's limit and window.
+      for (const p of policies) args.push(ALGORITHMS[p.algorithm].code, p.limit, p.windowMs);
+      const reply = await call('block', (attempt) => runner.run(blockLimits, keys, args, attempt));
       expectOk(reply);
     },
   };
