@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, workspacePackages } from './pack.js';
+import { codeLines, readmeParts } from './readme.js';
 
 const PACKAGES = workspacePackages();
 
@@ -55,6 +56,23 @@ describe.each(PACKAGES.map(({ dir, manifest }) => [manifest.name, dir]))('%s', (
       // The framework an adapter plugs into is the one peer a user must already have.
       const required = ['express', 'koa'].includes(peer);
       expect(manifest.peerDependenciesMeta?.[peer]?.optional === true, peer).toBe(!required);
+    }
+  });
+
+  it('has a README with an install line and 10-line Express and Koa quick starts', () => {
+    const readme = readmeParts(dir);
+    expect(readme.install, '## Install').toContain('npm install ');
+    expect(readme.install, '## Install').toContain(manifest.name);
+    expect(readme.install, 'the peers to add').toMatch(/[Pp]eer/);
+    for (const framework of ['express', 'koa'] as const) {
+      const snippet = readme[framework];
+      expect(
+        snippet,
+        `### ${framework.replace(/^./, (c) => c.toUpperCase())} under ## Quick start`,
+      ).toBeDefined();
+      expect(codeLines(snippet!), `${framework} quick start, lines of code`).toBeLessThanOrEqual(
+        10,
+      );
     }
   });
 

@@ -28,17 +28,23 @@ import {
   workspacePackages,
   workspaceVersion,
 } from './pack.js';
+import { readmeParts } from './readme.js';
 
 const PACKAGES = workspacePackages();
-// What the apps import besides Keel, at the versions the workspace tests with.
+// What the apps and the READMEs' quick starts import besides Keel, at the versions the
+// workspace tests with.
 const APP_DEPENDENCIES = [
   'express',
   'express-session',
   'koa',
+  'koa-session',
   '@koa/bodyparser',
   'ioredis',
+  'prom-client',
+  '@opentelemetry/api',
   '@types/express',
   '@types/express-session',
+  '@types/koa',
   '@types/node',
 ];
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -165,6 +171,33 @@ describe('the published shape', () => {
       compileTypedApp(),
       runIn(project, process.execPath, [TSC, '-p', 'tsconfig.cjs.json']),
       runIn(project, process.execPath, [TSC, '-p', 'tsconfig.bundler.json']),
+    ]);
+  }, 120_000);
+
+  it("every README's Express and Koa quick start type-checks against the installed packages", async () => {
+    mkdirSync(join(project, 'readme'), { recursive: true });
+    const files: string[] = [];
+    for (const { dir } of PACKAGES) {
+      for (const framework of ['express', 'koa'] as const) {
+        const snippet = readmeParts(dir)[framework];
+        expect(snippet, `packages/${dir}/README.md: ### ${framework} quick start`).toBeDefined();
+        files.push(`readme/${dir}-${framework}.ts`);
+        writeFileSync(join(project, files.at(-1)!), snippet!);
+      }
+    }
+    writeFileSync(
+      join(project, 'tsconfig.readme.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, target: 'es2022', module: 'nodenext', types: ['node'] },
+        files,
+      }),
+    );
+    await runIn(project, process.execPath, [
+      TSC,
+      '-p',
+      'tsconfig.readme.json',
+      '--noEmit',
+      '--skipLibCheck',
     ]);
   }, 120_000);
 });
