@@ -9,6 +9,7 @@ import { expect } from 'vitest';
 import { cleanupPrefix, type FailoverResult, testPrefix } from '../support/index.js';
 import { frameworks } from './apps.js';
 import {
+  ANSWER_WITHIN_MS,
   doubleGrants,
   type Grant,
   type Ledger,
@@ -83,6 +84,7 @@ export async function runFailover(
 
 /** What holds with any setting: answered without a 500, no foreign profile, tokens rising. */
 export function expectAlwaysSafe({ ledger, grants }: Outcome): void {
+  expect(ledger.slowestMs).toBeLessThan(ANSWER_WITHIN_MS);
   expect(ledger.statuses.get(500) ?? 0).toBe(0);
   expect(ledger.foreignProfiles).toBe(0);
   expect(tokensOutOfOrder(grants)).toEqual([]);
