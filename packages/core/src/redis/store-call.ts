@@ -11,6 +11,9 @@
  *    apply their failure policy. Latency and outcome go out as a `store.call` event.
  * 4. A call given up on that succeeds late anyway (its reply was in flight) is compensated by
  *    the call's `undo`, when the feature gives one.
+ * 5. While a Sentinel failover fences the client (`sentinel-failover.ts`), a call waits for the
+ *    promoted replica within its deadline. A durable write (`waitForReplicas`) that fewer
+ *    replicas confirmed than asked is an outage, and its `undo` runs.
  */
 import { StoreTimeoutError, StoreUnavailableError } from '../errors.js';
 import type { KeelEvents } from '../events.js';
