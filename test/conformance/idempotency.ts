@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createManualClock, type ManualClock } from '@keel/core';
 import type { AcquireRequest, IdempotencyStore, StoredResponse } from '@keel/idempotency';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeCallConformance } from './idempotency-calls.js';
 
 export interface ConformanceStore {
   store: IdempotencyStore;
@@ -236,5 +237,7 @@ export function describeIdempotencyConformance(
         expect(await store.acquire(request())).toEqual({ kind: 'claimed' });
       },
     );
+
+    describeCallConformance(makeStore);
   });
 }

@@ -6,6 +6,9 @@
  */
 import { KeelError } from '@keel/core';
 
+/** What a rejection is about: an HTTP request, or a call of the function API (`run`, `wrap`). */
+export type IdempotencySubject = 'request' | 'call';
+
 /** The registry of this package's error codes. Frozen: codes are public API, never reused. */
 export const codes = Object.freeze({
   /** 400: the route requires an `Idempotency-Key` and the request has none. */
@@ -47,10 +50,12 @@ export class IdempotencyKeyInvalidError extends KeelError {
 /** 409: the same key is still being processed; retry after `retryAfterSeconds`. */
 export class IdempotencyRequestInFlightError extends KeelError {
   readonly retryAfterSeconds: number;
-  constructor(retryAfterSeconds = 1) {
+  constructor(retryAfterSeconds = 1, subject: IdempotencySubject = 'request') {
     super(
       codes.REQUEST_IN_FLIGHT,
-      `A request with this Idempotency-Key is still being processed; retry in ${retryAfterSeconds} s to get its response.`,
+      subject === 'call'
+        ? `Another call with this idempotency key is still running; retry in ${retryAfterSeconds} s to get its result (or set waitMs to wait for it).`
+        : `A request with this Idempotency-Key is still being processed; retry in ${retryAfterSeconds} s to get its response.`,
       { status: 409, title: 'Request with this Idempotency-Key in progress' },
     );
     this.retryAfterSeconds = retryAfterSeconds;
@@ -59,10 +64,12 @@ export class IdempotencyRequestInFlightError extends KeelError {
 
 /** 422: the key was used before with a different request. */
 export class IdempotencyKeyReusedError extends KeelError {
-  constructor() {
+  constructor(subject: IdempotencySubject = 'request') {
     super(
       codes.KEY_REUSED,
-      'This Idempotency-Key was already used for a different request (method, path, query or body differ). Use a new key for a new operation.',
+      subject === 'call'
+        ? 'This idempotency key was already used for a call with another fingerprint (different arguments). Use a new key for a new operation.'
+        : 'This Idempotency-Key was already used for a different request (method, path, query or body differ). Use a new key for a new operation.',
       { status: 422, title: 'Idempotency-Key reused for a different request' },
     );
   }
@@ -72,10 +79,12 @@ export class IdempotencyKeyReusedError extends KeelError {
 export class IdempotencyResponseNotStoredError extends KeelError {
   /** The status the first execution answered with. */
   readonly originalStatus: number;
-  constructor(originalStatus: number) {
+  constructor(originalStatus: number, subject: IdempotencySubject = 'request') {
     super(
       codes.RESPONSE_NOT_STORED,
-      `The request with this Idempotency-Key was already processed (status ${originalStatus}), but its response was too large to keep, so it cannot be replayed. It was not executed again.`,
+      subject === 'call'
+        ? 'The call with this idempotency key already ran, but its result was too large to keep (maxResultBytes) or could not be encoded, so it cannot be returned. It was not run again.'
+        : `The request with this Idempotency-Key was already processed (status ${originalStatus}), but its response was too large to keep, so it cannot be replayed. It was not executed again.`,
       { status: 410, title: 'Idempotent response not available' },
     );
     this.originalStatus = originalStatus;

@@ -8,8 +8,17 @@ export type {
   StatusClass,
 } from './engine.js';
 export { createIdempotency, DEFAULT_REPLAY_HEADERS } from './engine.js';
+// Idempotency for any function: queue consumers, webhooks, scheduled jobs.
+export type {
+  IdempotentRunner,
+  IdempotentRunnerOptions,
+  ResultCodec,
+  RunOptions,
+  WrapOptions,
+} from './runner.js';
+export { createIdempotentRunner, JSON_CODEC, makeIdempotent } from './runner.js';
 // Errors: stable codes and problem types of every rejection.
-export type { IdempotencyErrorCode } from './errors.js';
+export type { IdempotencyErrorCode, IdempotencySubject } from './errors.js';
 export {
   codes,
   IdempotencyBodyTooDeepError,
