@@ -26,9 +26,9 @@ events.on((event) => {
 
 // The options are typed, not `any`: a wrong unit is a compile error (never called: it would
 // also throw KEEL_ERR_INVALID_OPTION at run time).
-export const wrongUnit = () =>
+void (() =>
   // @ts-expect-error windowMs is a number of milliseconds
-  rateLimit({ name: 'wrong', limit: 1, windowMs: '1m' });
+  rateLimit({ name: 'wrong', limit: 1, windowMs: '1m' }));
 
 const app = express();
 app.use(express.json());
