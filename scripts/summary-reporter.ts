@@ -14,14 +14,18 @@ export default class SummaryReporter implements Reporter {
     let failed = unhandledErrors.length;
     let skipped = 0;
     for (const module of testModules) {
-      // A file that failed to load has no tests but is a failure.
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
+      let failedTests = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+        else if (state === 'failed') failedTests++;
         else skipped++;
       }
+      failed += failedTests;
+      // A file that failed to load, or whose beforeAll/afterAll threw (its tests then show as
+      // skipped), failed without a failed test: count the file once, so the line never reads
+      // "0 failed" for a red run.
+      if (module.state() === 'failed' && failedTests === 0) failed++;
     }
     process.stdout.write(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
