@@ -1,5 +1,21 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { createManualClock, ExpiringMap } from '../../src/index.js';
+
+/** A full GC without starting node with --expose-gc. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+async function until(check: () => boolean, ms = 3_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 describe('ExpiringMap', () => {
   it('expires entries by the injected clock', () => {
@@ -66,5 +82,69 @@ describe('ExpiringMap', () => {
     expect(map.bytes).toBe(7);
     map.delete('a');
     expect(map.bytes).toBe(0);
+  });
+
+  it('sweeps expired entries in the background, with no reads or writes (an idle process)', async () => {
+    const clock = createManualClock();
+    const map = new ExpiringMap<number, string>({ clock, maxEntries: 100_000, sweepIntervalMs: 5 });
+    for (let i = 0; i < 25_000; i++) map.set(i, 'x', clock() + (i % 2 === 0 ? 10 : 60_000), 10);
+    clock.advance(10);
+    // 10,000 entries a tick at most: three ticks for the expired half.
+    await until(() => map.size === 12_500);
+    expect(map.bytes).toBe(125_000);
+    clock.advance(60_000);
+    await until(() => map.size === 0);
+    expect(map.bytes).toBe(0);
+  });
+
+  it('bounds the work of one sweep, and costs nothing while no entry can have expired', () => {
+    const clock = createManualClock();
+    const map = new ExpiringMap<number, number>({ clock, sweepIntervalMs: false });
+    for (let i = 0; i < 100; i++) map.set(i, i, clock() + 1000);
+    clock.advance(1000);
+    expect(map.sweep(10)).toBe(10);
+    expect(map.size).toBe(90);
+    expect(map.sweep()).toBe(90);
+    for (let i = 0; i < 100; i++) map.set(i, i, clock() + 1000);
+    // A full pass learned the earliest expiry; until then a sweep inspects nothing.
+    expect(map.sweep()).toBe(0);
+    clock.advance(999);
+    expect(map.sweep()).toBe(0);
+    expect(map.size).toBe(100);
+    clock.advance(1);
+    expect(map.sweep()).toBe(100);
+  });
+
+  it('an entry whose expiry moved earlier during a pass is still found by the next one', () => {
+    const clock = createManualClock();
+    const map = new ExpiringMap<string, number>({ clock, sweepIntervalMs: false });
+    map.set('a', 1, clock() + 10_000);
+    map.set('b', 2, clock() + 10_000);
+    map.sweep(1); // the pass has seen 'a'
+    map.expire('a', clock() + 10);
+    map.sweep(); // the pass ends; its earliest must include 'a''s new expiry
+    clock.advance(10);
+    expect(map.sweep()).toBe(1);
+    expect([...map.entries()].map(([k]) => k)).toEqual(['b']);
+  });
+
+  it('its timer never keeps a dropped map alive', async () => {
+    const clock = createManualClock();
+    let map: ExpiringMap<number, Buffer> | undefined = new ExpiringMap({
+      clock,
+      sweepIntervalMs: 5,
+    });
+    for (let i = 0; i < 10; i++) map.set(i, Buffer.alloc(1024), clock() + 60_000);
+    const ref = new WeakRef(map);
+    map = undefined;
+    // A WeakRef keeps its target until the current job ends.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    collectGarbage();
+    expect(ref.deref()).toBeUndefined();
+  });
+
+  it('rejects a bad sweep interval, naming the option', () => {
+    const clock = createManualClock();
+    expect(() => new ExpiringMap({ clock, sweepIntervalMs: 0 })).toThrow(/sweepIntervalMs/);
   });
 });
