@@ -56,8 +56,18 @@ export {
 export type { Clock, ManualClock } from './memory/clock.js';
 // Memory-store building blocks.
 export { createManualClock, systemClock } from './memory/clock.js';
+export {
+  concatExact,
+  ENTRY_OVERHEAD_BYTES,
+  exactCopy,
+  exactUtf8,
+  flatString,
+  ownsItsMemory,
+  retainable,
+  stringBytes,
+} from './memory/bytes.js';
 export type { ExpiringMapOptions } from './memory/expiring-map.js';
-export { ExpiringMap } from './memory/expiring-map.js';
+export { ExpiringMap, SWEEP_PER_TICK } from './memory/expiring-map.js';
 export type { CircuitBreakerOptions, CircuitState } from './redis/circuit-breaker.js';
 export { CircuitBreaker } from './redis/circuit-breaker.js';
 export type { CreateRedisClientOptions, RedisClient } from './redis/client.js';

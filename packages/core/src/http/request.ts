@@ -37,13 +37,18 @@ export function headerValue(headers: IncomingHeaders, name: string): string | un
 }
 
 /**
- * A canonical form of a query string: parameters sorted by name then value, re-encoded, so
- * `?b=2&a=1` and `?a=1&b=2` are the same resource for fingerprints and cache keys.
- * `keep` limits it to some names; `drop` removes some (tracking parameters, cache busters).
+ * A canonical form of a query string: parameters sorted by name, re-encoded, so `?b=2&a=1` and
+ * `?a=1&b=2` are the same resource for fingerprints and cache keys. `keep` limits it to some
+ * names; `drop` removes some (tracking parameters, cache busters).
+ *
+ * Repeated values of one name are sorted too by default (idempotency fingerprints have always
+ * been computed so; changing it would turn retries of stored requests into mismatches).
+ * `keepValueOrder` keeps them in the order sent: `?a=1&a=2` and `?a=2&a=1` then differ, as they
+ * do for a handler that reads the first value (the response cache keys so).
  */
 export function canonicalQuery(
   search: string,
-  filter: { keep?: readonly string[]; drop?: readonly string[] } = {},
+  filter: { keep?: readonly string[]; drop?: readonly string[]; keepValueOrder?: boolean } = {},
 ): string {
   if (search === '') return '';
   const pairs: [string, string][] = [];
@@ -52,6 +57,10 @@ export function canonicalQuery(
     if (filter.drop?.includes(name)) continue;
     pairs.push([name, value]);
   }
-  pairs.sort(([an, av], [bn, bv]) => (an < bn ? -1 : an > bn ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
+  // Array.prototype.sort is stable: equal names keep their order when values are not compared.
+  const byValue = filter.keepValueOrder !== true;
+  pairs.sort(([an, av], [bn, bv]) =>
+    an < bn ? -1 : an > bn ? 1 : !byValue ? 0 : av < bv ? -1 : av > bv ? 1 : 0,
+  );
   return new URLSearchParams(pairs).toString();
 }

@@ -88,6 +88,12 @@ export interface ClientIdentity {
    * `noClientAddress` warning.
    */
   key(req: ClientIdentityRequest): string;
+  /**
+   * Whether the TCP peer is a trusted proxy, so the headers it writes about the original request
+   * (`X-Forwarded-Host`, `X-Forwarded-Proto`) are believed — Express's `trust proxy` rule for
+   * `req.hostname` and `req.protocol`. Always false with `trustProxy: false`.
+   */
+  trustsPeer(req: ClientIdentityRequest): boolean;
 }
 
 const KNOWN_OPTIONS = ['trustProxy', 'proxyHeader', 'ipv6Subnet', 'warnings', 'events'] as const;
@@ -155,7 +161,22 @@ export function createClientIdentity(options: ClientIdentityOptions = {}): Clien
   // repeat it on every request: remember recent ones (parsing IPv6 text costs microseconds).
   const peerKeys = new Map<string, string>();
 
+  const trustsPeer = (req: ClientIdentityRequest): boolean => {
+    switch (trust.kind) {
+      case 'none':
+        return false;
+      case 'list': {
+        const peer = req.remoteAddress === undefined ? undefined : parseIp(req.remoteAddress);
+        return peer !== undefined && trust.matches(peer);
+      }
+      default:
+        // A hop count (at least 1: the peer) or every hop.
+        return true;
+    }
+  };
+
   return {
+    trustsPeer,
     address(req) {
       const ip = resolve(req);
       return ip === undefined ? undefined : formatIp(ip);

@@ -43,6 +43,12 @@ describe('canonicalQuery', () => {
     expect(canonicalQuery('')).toBe('');
   });
 
+  it('keeps repeated values in the order sent when asked, still sorting by name', () => {
+    expect(canonicalQuery('b=1&a=2&a=1', { keepValueOrder: true })).toBe('a=2&a=1&b=1');
+    expect(canonicalQuery('a=2&b=1&a=1', { keepValueOrder: true })).toBe('a=2&a=1&b=1');
+    expect(canonicalQuery('a=2&a=1')).toBe('a=1&a=2');
+  });
+
   it('keeps or drops parameters by name', () => {
     expect(canonicalQuery('utm_source=x&page=2', { drop: ['utm_source'] })).toBe('page=2');
     expect(canonicalQuery('page=2&sort=asc&z=1', { keep: ['page', 'sort'] })).toBe(
