@@ -4,7 +4,7 @@
  * Capture wraps `res.write`/`res.end` to keep a copy of the bytes as they go out (the client is
  * never delayed), up to `maxBytes`; past that it keeps counting but stops copying.
  */
-import { type CaptureResult, type KeelResponse, normalizeHeaders } from '@keel/core';
+import { type CaptureResult, concatExact, type KeelResponse, normalizeHeaders } from '@keel/core';
 import type { Response } from 'express';
 
 type Chunk = string | Uint8Array;
@@ -54,7 +54,9 @@ function current(capture: Capture): CaptureResult {
     ? { kind: 'too-large', status: res.statusCode, headers, bytes }
     : {
         kind: 'complete',
-        response: { status: res.statusCode, headers, body: Buffer.concat(capture.chunks, bytes) },
+        // Exact-size memory of its own: a small body joined by Buffer.concat is a slice of a
+        // pooled 8 KiB slab, which a store keeping it would keep whole.
+        response: { status: res.statusCode, headers, body: concatExact(capture.chunks, bytes) },
       };
 }
 

@@ -7,7 +7,13 @@
  * client (the promise then resolves when the stream ends).
  */
 import { Readable, Transform } from 'node:stream';
-import { type CaptureResult, type KeelResponse, normalizeHeaders } from '@keel/core';
+import {
+  type CaptureResult,
+  concatExact,
+  exactUtf8,
+  type KeelResponse,
+  normalizeHeaders,
+} from '@keel/core';
 import type { Context } from 'koa';
 
 export interface CaptureOptions {
@@ -34,10 +40,12 @@ export function captureResponse(ctx: Context, options: CaptureOptions): Promise<
   };
   if (body === null || body === undefined) return result(Buffer.alloc(0));
   if (Buffer.isBuffer(body)) return result(body);
-  if (typeof body === 'string') return result(Buffer.from(body));
+  // Text is encoded into exact-size memory of its own (Buffer.from would hand a small body a
+  // slice of a pooled 8 KiB slab, which a store keeping it would keep whole).
+  if (typeof body === 'string') return result(exactUtf8(body));
   if (body instanceof Readable) return captureStream(ctx, body, options);
   // Koa sends any other value as JSON (koa/lib/application.js `respond`).
-  return result(Buffer.from(JSON.stringify(body)));
+  return result(exactUtf8(JSON.stringify(body)));
 }
 
 /** Run `beforeEnd` (if any), then hand back the result; a rejection is ignored. */
@@ -68,7 +76,7 @@ function captureStream(
       ? { kind: 'too-large', status: ctx.status, headers, bytes }
       : {
           kind: 'complete',
-          response: { status: ctx.status, headers, body: Buffer.concat(chunks, bytes) },
+          response: { status: ctx.status, headers, body: concatExact(chunks, bytes) },
         };
   };
   const tee = new Transform({
