@@ -7,7 +7,10 @@
 import {
   type Clock,
   codes as coreCodes,
+  ENTRY_OVERHEAD_BYTES,
   ExpiringMap,
+  exactCopy,
+  flatString,
   KeelError,
   systemClock,
   validatorFor,
@@ -25,8 +28,8 @@ export interface MemoryIdempotencyStoreOptions {
   /** Most records kept; past it the least recently used one is evicted. @default 10_000 */
   maxEntries?: number;
   /**
-   * Most bytes of stored responses (bodies and headers, plus ~200 bytes per record) kept; at
-   * least 4096. @default 67_108_864 (64 MiB)
+   * Most bytes records keep alive (bodies, headers, ids and a fixed cost per record, as
+   * measured on Node's heap); at least 4096. @default 67_108_864 (64 MiB)
    */
   maxBytes?: number;
   /** Millisecond clock; tests pass `createManualClock()` to move time. @default Date.now */
@@ -43,9 +46,6 @@ interface MemoryRecord {
   headers?: string;
   body?: Buffer;
 }
-
-/** Fixed overhead counted per record besides headers and body, bytes. */
-const RECORD_OVERHEAD = 200;
 
 const KNOWN = ['maxEntries', 'maxBytes', 'clock'] as const;
 
@@ -70,10 +70,17 @@ export function createMemoryIdempotencyStore(
   });
   // Record ids are the engine's hashes already; a memory map has no slots to protect.
   const id = (record: string) => record;
-  const sizeOf = (r: MemoryRecord) =>
-    RECORD_OVERHEAD + (r.headers?.length ?? 0) + (r.body?.length ?? 0);
+  // What a record keeps alive: its strings, its body's memory and the objects around them
+  // (core's measured per-entry cost), so maxBytes bounds real memory.
+  const sizeOf = (key: string, r: MemoryRecord) =>
+    ENTRY_OVERHEAD_BYTES +
+    key.length +
+    r.fp.length +
+    r.token.length +
+    (r.headers?.length ?? 0) +
+    (r.body?.buffer.byteLength ?? 0);
   const write = (key: string, r: MemoryRecord, ttlMs: number) =>
-    records.set(key, r, clock() + ttlMs, sizeOf(r));
+    records.set(key, r, clock() + ttlMs, sizeOf(key, r));
 
   function fenced(r: MemoryRecord | undefined): unknown[] {
     if (!r) return [ScriptStatus.FENCED, FenceCode.GONE];
@@ -88,8 +95,9 @@ export function createMemoryIdempotencyStore(
     if (!r) {
       const fresh: MemoryRecord = {
         state: 'p',
-        fp: req.fingerprint,
-        token: req.token,
+        // Flat: a token from randomUUID() is a rope of ~20 nodes (~500 bytes) until read.
+        fp: flatString(req.fingerprint),
+        token: flatString(req.token),
         lease: now + req.leaseMs,
       };
       return write(key, fresh, req.retentionMs) ? [ScriptStatus.CLAIMED] : storeFull();
@@ -101,7 +109,7 @@ export function createMemoryIdempotencyStore(
     if (r.token === req.token) return [ScriptStatus.CLAIMED];
     const left = r.lease - now;
     if (left > 0) return [ScriptStatus.IN_FLIGHT, left];
-    r.token = req.token;
+    r.token = flatString(req.token);
     r.lease = now + req.leaseMs;
     records.expire(key, now + req.retentionMs);
     return [ScriptStatus.TAKEN_OVER, -left];
@@ -122,8 +130,9 @@ export function createMemoryIdempotencyStore(
           ...r,
           state: 'c',
           status: completion.response.status,
-          headers: JSON.stringify(completion.response.headers),
-          body: Buffer.from(completion.response.body),
+          headers: flatString(JSON.stringify(completion.response.headers)),
+          // Exact-size memory of its own: a pooled copy would keep a whole 8 KiB slab alive.
+          body: exactCopy(completion.response.body),
         }
       : { ...r, state: 'n', status: completion.status };
     // A response larger than the whole store is kept as "not stored" rather than dropped.

@@ -1,12 +1,20 @@
 /**
  * The in-process session storage: the embedded default, with the same semantics as Redis —
  * idle TTL, touch that never shortens, absolute lifetime, tombstones, field merges, the user
- * index — on core's bounded {@link ExpiringMap} (no timers; least recently used sessions are
- * evicted when full). Payloads are kept as bytes, so every read hands out a fresh copy and a
+ * index — on core's bounded {@link ExpiringMap} (swept by an unref'd timer; least recently used
+ * sessions are evicted when full). Payloads are kept as bytes, so every read hands out a fresh copy and a
  * caller can never mutate what is stored.
  */
 import { createHash } from 'node:crypto';
-import { type Clock, ExpiringMap, systemClock, validatorFor } from '@keel/core';
+import {
+  type Clock,
+  ENTRY_OVERHEAD_BYTES,
+  ExpiringMap,
+  exactCopy,
+  exactUtf8,
+  systemClock,
+  validatorFor,
+} from '@keel/core';
 import { mergeJsonText } from '../fields.js';
 import type {
   DestroyResult,
@@ -23,7 +31,7 @@ import type {
 export interface MemorySessionStorageOptions {
   /** Most sessions kept; the least recently used is evicted beyond it. @default 10_000 */
   maxEntries?: number;
-  /** Most payload bytes kept in total. @default 64 MiB */
+  /** Most bytes sessions keep alive: payloads plus a fixed cost per session. @default 64 MiB */
   maxBytes?: number;
   /** Clock in ms since the epoch; inject `createManualClock()` in tests. @default Date.now */
   clock?: Clock;
@@ -103,7 +111,7 @@ export function createMemorySessionStorage(
       userHash: rules.userHash,
     };
     const expiresAt = ttl > 0 ? now + ttl : Number.POSITIVE_INFINITY;
-    sessions.set(id, entry, expiresAt, payload.length);
+    sessions.set(id, entry, expiresAt, ENTRY_OVERHEAD_BYTES + payload.buffer.byteLength);
     return { status: 'ok', expiresAtMs: ttl > 0 ? now + ttl : -1 };
   }
 
@@ -180,7 +188,10 @@ export function createMemorySessionStorage(
         sessions.delete(id);
         return { status: 'expired' };
       }
-      return write(id, Buffer.from(request.payload), created, ttl, now, request);
+      // A copy of exactly its size: Buffer.from would slice a pooled 8 KiB slab and keep it.
+      const payload = request.payload;
+      const kept = typeof payload === 'string' ? exactUtf8(payload) : exactCopy(payload);
+      return write(id, kept, created, ttl, now, request);
     },
 
     async merge(id, request: MergeRequest) {
@@ -199,7 +210,7 @@ export function createMemorySessionStorage(
         sessions.delete(id);
         return { status: 'expired' };
       }
-      return write(id, Buffer.from(merged), current.createdAt, ttl, now, request);
+      return write(id, exactUtf8(merged), current.createdAt, ttl, now, request);
     },
 
     async touch(id, ttlMs, absoluteTtlMs): Promise<TouchResult> {
