@@ -16,6 +16,7 @@ import {
   checkHealth,
   checkPassword,
   createExampleTelemetry,
+  createGraphqlEndpoint,
   type ExampleDeps,
   parseLogin,
   parseNewOrder,
@@ -214,6 +215,13 @@ export function createApp(deps: AppDeps): Express {
       return sendProblem(res, problems.orderAlreadyPaid(result.order.id));
     }
     res.json({ order: result.order, payment: result.payment });
+  });
+
+  // A GraphQL-style endpoint: points per user, spent with the rate limiter's key API
+  // (examples/shared/src/graphql.ts), since a query's cost is only known once it is parsed.
+  const graphql = createGraphqlEndpoint({ data, store: rateLimitStore, events });
+  app.post('/graphql', requireAuth, async (req, res) => {
+    sendResponse(res, await graphql.execute(currentUser(res).username, req.body));
   });
 
   app.use(sessions.routes);

@@ -16,6 +16,7 @@ import {
   checkHealth,
   checkPassword,
   createExampleTelemetry,
+  createGraphqlEndpoint,
   type ExampleDeps,
   parseLogin,
   parseNewOrder,
@@ -190,6 +191,13 @@ export function createApp(deps: AppDeps): Koa {
     const order = await data.getOrder(currentUser(ctx).username, ctx.params.id!);
     if (!order) return sendProblem(ctx, problems.notFound(`No order ${ctx.params.id}.`));
     ctx.body = order;
+  });
+
+  // A GraphQL-style endpoint: points per user, spent with the rate limiter's key API
+  // (examples/shared/src/graphql.ts), since a query's cost is only known once it is parsed.
+  const graphql = createGraphqlEndpoint({ data, store: rateLimitStore, events });
+  router.post('/graphql', requireAuth, async (ctx) => {
+    sendResponse(ctx, await graphql.execute(currentUser(ctx).username, ctx.request.body));
   });
 
   router.post('/orders/:id/pay', requireAuth, idempotent(false), async (ctx) => {

@@ -4,6 +4,7 @@
 export * from './account.js';
 export * from './auth.js';
 export * from './data.js';
+export * from './graphql.js';
 export * from './health.js';
 export * from './operator.js';
 export * from './operator-page.js';
