@@ -21,10 +21,10 @@ import { randomBytes } from 'node:crypto';
 import {
   classifyStoreError,
   createKeyspace,
-  isCluster,
   isKeelError,
   type KeelEvents,
-  type RedisClient,
+  type KeelRedisClient,
+  type KeelSubscriber,
   type ScriptRunner,
   type StoreCaller,
   type Warnings,
@@ -41,7 +41,7 @@ export interface InvalidationMessage {
 }
 
 export interface BusInit {
-  client: RedisClient;
+  client: KeelRedisClient;
   prefix: string;
   runner: ScriptRunner;
   call: StoreCaller;
@@ -61,9 +61,8 @@ export interface InvalidationBus {
 }
 
 /** The bus channel of a prefix on the client's database (always 0 on a Cluster). */
-export function busChannel(prefix: string, client: RedisClient): string {
-  const db = isCluster(client) ? 0 : (client.options.db ?? 0);
-  return `${createKeyspace(prefix, 'cache').prefix}bus:${db}`;
+export function busChannel(prefix: string, client: KeelRedisClient): string {
+  return `${createKeyspace(prefix, 'cache').prefix}bus:${client.database}`;
 }
 
 /** True when Redis refused the command for good (ACL, unknown command), not for now. */
@@ -78,20 +77,6 @@ const REFUSED_RETRY_MAX_MS = 30_000;
 /** The generation counter expires after this long without invalidations, ms (30 days). */
 const COUNTER_LIFETIME_MS = 30 * 86_400_000;
 
-/**
- * A connection of its own: a subscribed connection cannot send other commands. Commands queue
- * until connected (a subscriber must resubscribe after every reconnect).
- */
-function subscriberOf(client: RedisClient): RedisClient {
-  const subscriber = isCluster(client)
-    ? client.duplicate(undefined, { enableOfflineQueue: true })
-    : client.duplicate({ enableOfflineQueue: true, lazyConnect: false });
-  subscriber.on('error', () => {
-    // Reported through the main client's listener; the bus only tracks health.
-  });
-  return subscriber;
-}
-
 export function createInvalidationBus(init: BusInit): InvalidationBus {
   return new RedisInvalidationBus(init);
 }
@@ -104,7 +89,7 @@ class RedisInvalidationBus implements InvalidationBus {
   readonly #counterKey: string;
   readonly #channel: string;
   readonly #origin = randomBytes(9).toString('base64url');
-  readonly #subscriber: RedisClient;
+  readonly #subscriber: KeelSubscriber;
   /** The last generation seen: from a message, or read from Redis after a (re)subscribe. */
   #last: number | undefined;
   #closed = false;
@@ -119,14 +104,12 @@ class RedisInvalidationBus implements InvalidationBus {
     this.#keyFamily = keyspace.prefix;
     this.#counterKey = keyspace.key('bus', 'generation');
     this.#channel = busChannel(init.prefix, init.client);
-    const subscriber = subscriberOf(init.client);
+    const subscriber = init.client.subscriber();
     this.#subscriber = subscriber;
     const down = () => this.#down();
     subscriber.on('message', (from: string, text: string) => this.#onMessage(from, text));
     subscriber.on('ready', () => void this.#resync());
-    subscriber.on('close', down);
-    subscriber.on('reconnecting', down);
-    subscriber.on('end', down);
+    subscriber.on('down', down);
     if (subscriber.status === 'ready') void this.#resync();
   }
 
@@ -166,11 +149,7 @@ class RedisInvalidationBus implements InvalidationBus {
     clearTimeout(this.#retry);
     this.#down();
     this.#release();
-    try {
-      await this.#subscriber.quit();
-    } catch {
-      this.#subscriber.disconnect();
-    }
+    await this.#subscriber.quit();
   }
 
   #down(): void {
@@ -201,7 +180,9 @@ class RedisInvalidationBus implements InvalidationBus {
     }
     let current: number;
     try {
-      current = Number((await call('bus-generation', () => client.get(this.#counterKey))) ?? 0);
+      current = Number(
+        (await call('bus-generation', () => client.call('GET', this.#counterKey))) ?? 0,
+      );
     } catch (error) {
       return this.#failed('GET', error);
     }

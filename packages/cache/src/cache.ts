@@ -4,6 +4,7 @@
  * built on it share.
  */
 import {
+  type AnyRedisClient,
   type CircuitBreakerOptions,
   type Clock,
   createWarnings,
@@ -11,7 +12,6 @@ import {
   hashKeyPart,
   type KeelEventListener,
   type KeelEvents,
-  type RedisClient,
   type RedisStoreOptions,
   setupRedisStore,
   toEvents,
@@ -36,7 +36,7 @@ export interface CacheOptions {
    * An ioredis `Redis` (standalone or Sentinel) or `Cluster`: entries are shared by every
    * instance. `createRedisClient()` from @keel/core picks safe defaults.
    */
-  client?: RedisClient;
+  client?: AnyRedisClient;
   /** Global key prefix, without braces. Keys are `<prefix>cache:{…}`, `<prefix>cache-tag:{…}`. @default 'keel:' */
   prefix?: string;
   /**
@@ -247,11 +247,7 @@ export function createCache(options: CacheOptions = {}): Cache {
         warnings: withSwitch(options.warnings, 'evictionPolicy', false),
       });
     }
-    if (
-      redis.client.options &&
-      'enableOfflineQueue' in redis.client.options &&
-      redis.client.options.enableOfflineQueue !== false
-    ) {
+    if (redis.client.offlineQueue) {
       warnings.warn(
         'clientQueuesCommands',
         'createCache: the Redis client queues commands while disconnected (enableOfflineQueue); the cache still bypasses Redis after deadlineMs, but queued commands run late. createRedisClient() from @keel/core turns it off.',
@@ -581,7 +577,7 @@ function redisParts(
   checked: { prefix: string; deadlineMs: number; events: KeelEvents },
 ) {
   const shared: RedisStoreOptions = {
-    client: options.client as RedisClient,
+    client: options.client as AnyRedisClient,
     prefix: checked.prefix,
     deadlineMs: checked.deadlineMs,
     events: checked.events,

@@ -92,6 +92,16 @@ export type { EvictionImpact } from './redis/eviction-policy.js';
 export { readEvictionPolicy, warnOnEvictionPolicy } from './redis/eviction-policy.js';
 export type { StoreCaller, StoreCallerOptions } from './redis/store-call.js';
 export { createStoreCaller } from './redis/store-call.js';
+// The client seam: ioredis 5/6, iovalkey and node-redis behind one interface.
+export type {
+  AnyRedisClient,
+  ClientStatus,
+  KeelRedisClient,
+  KeelSubscriber,
+  ScriptCommand,
+  ScriptDefinition,
+} from './redis/seam.js';
+export { isSupportedClient, keelClient, SUPPORTED_CLIENTS } from './redis/seam.js';
 export type { Validator } from './validate.js';
 // Option validation and one-shot warnings.
 export { assertKnownOptions, describeValue, optionError, validatorFor } from './validate.js';

@@ -10,12 +10,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  type AnyRedisClient,
   createWarnings,
   DEFAULT_PREFIX,
   isStoreFailure,
+  isSupportedClient,
   type KeelEvents,
-  type RedisClient,
   StoreUnavailableError,
+  SUPPORTED_CLIENTS,
   toEvents,
   validatePrefix,
   validatorFor,
@@ -79,15 +81,6 @@ interface Retry {
   jitterMs: number;
 }
 
-function isRedisClient(value: unknown): value is RedisClient {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as RedisClient).defineCommand === 'function' &&
-    typeof (value as { status?: unknown }).status === 'string'
-  );
-}
-
 /**
  * A lock over Redis (`client`), a Redlock quorum (`clients`) or this process's memory
  * (`memory`, the default). See the package README for the guarantees of each.
@@ -119,7 +112,7 @@ export function createLock(options: CreateLockOptions = {}): LockManager {
     throw v.fail(given[1]!, options[given[1]!], `left out when "${given[0]}" is given`);
   }
   const driftMs = (ttl: number) => Math.floor(ttl * driftFactor) + 2;
-  const redisStore = (client: RedisClient) =>
+  const redisStore = (client: AnyRedisClient) =>
     createRedisLockStore(client, {
       prefix,
       deadlineMs,
@@ -132,11 +125,11 @@ export function createLock(options: CreateLockOptions = {}): LockManager {
   let backend: LockBackend;
   if (options.clients !== undefined) {
     const clients = options.clients;
-    if (!Array.isArray(clients) || clients.length === 0 || !clients.every(isRedisClient)) {
+    if (!Array.isArray(clients) || clients.length === 0 || !clients.every(isSupportedClient)) {
       throw v.fail(
         'clients',
         clients,
-        'a non-empty array of ioredis clients (one per Redis master)',
+        `a non-empty array of clients (one per Redis master), each ${SUPPORTED_CLIENTS}`,
       );
     }
     if (clients.length < 3 || clients.length % 2 === 0) {
@@ -155,8 +148,8 @@ export function createLock(options: CreateLockOptions = {}): LockManager {
     }
     backend = quorumBackend(clients.map(redisStore), now, driftMs);
   } else if (options.client !== undefined) {
-    if (!isRedisClient(options.client)) {
-      throw v.fail('client', options.client, 'an ioredis Redis or Cluster client');
+    if (!isSupportedClient(options.client)) {
+      throw v.fail('client', options.client, SUPPORTED_CLIENTS);
     }
     backend = singleBackend(redisStore(options.client), now);
   } else {

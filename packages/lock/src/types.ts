@@ -3,10 +3,10 @@
  * returns and their options. The one-node store contract is in `store.ts`.
  */
 import type {
+  AnyRedisClient,
   CircuitBreakerOptions,
   KeelEventListener,
   KeelEvents,
-  RedisClient,
   WarningSwitches,
 } from '@keel/core';
 import type { LockLostReason } from './errors.js';
@@ -123,12 +123,12 @@ export interface LockManager {
 /** The options of `createLock()`. Give one of `client`, `clients` or `memory`. */
 export interface CreateLockOptions {
   /** A Redis (standalone, Sentinel or Cluster) client: one lock store. */
-  client?: RedisClient;
+  client?: AnyRedisClient;
   /**
    * Redlock: N independent Redis masters (not replicas of each other, not one Cluster). A lock
    * is held when a quorum, `floor(N / 2) + 1`, granted it. Use an odd N ≥ 3.
    */
-  clients?: readonly RedisClient[];
+  clients?: readonly AnyRedisClient[];
   /**
    * The in-memory store: `true` for a private one, or a `createMemoryLockStore()` shared by
    * several `createLock()` calls of this process. The default when no client is given.

@@ -3,7 +3,7 @@
  * client is given, the memory storage otherwise. Shared by the express-session and koa-session
  * stores so both read their options the same way.
  */
-import type { CircuitBreakerOptions, RedisClient, WarningSwitches } from '@keel/core';
+import type { AnyRedisClient, CircuitBreakerOptions, WarningSwitches } from '@keel/core';
 import { SessionRepository, type SessionRepositoryOptions } from './repository.js';
 import { createMemorySessionStorage, type MemorySessionStorageOptions } from './stores/memory.js';
 import { createRedisSessionStorage, type RedisSessionStorageOptions } from './stores/redis.js';
@@ -11,7 +11,7 @@ import { createRedisSessionStorage, type RedisSessionStorageOptions } from './st
 /** Where sessions are kept: Redis through `client`, else memory. */
 export interface SessionStorageChoice {
   /** An ioredis client (standalone, Sentinel, Cluster). Without one, sessions live in memory. */
-  client?: RedisClient;
+  client?: AnyRedisClient;
   /**
    * Prefix of session keys, as connect-redis names it. A prefix inside `indexPrefix`
    * (`'keel:sess:'`) keeps every session key under one ACL pattern (`~keel:*`). @default 'sess:'

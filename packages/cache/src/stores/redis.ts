@@ -23,7 +23,7 @@ import {
   type Clock,
   createKeyspace,
   hashKeyPart,
-  type RedisClient,
+  type KeelRedisClient,
   type ScriptRunner,
   type StoreCaller,
   StoreDataError,
@@ -40,7 +40,7 @@ import { decodeOk, decodeRead, decodeWrite } from '../status.js';
 import type { CacheStore, EntryRef, StoreLimits } from '../types.js';
 
 export interface RedisStoreInit {
-  client: RedisClient;
+  client: KeelRedisClient;
   /** The global prefix (`keel:`); keys are `<prefix>cache:{…}` and `<prefix>cache-tag:{…}`. */
   prefix: string;
   /** The `keel:cache` script runner and the guarded store caller, from core's `setupRedisStore`. */
@@ -141,7 +141,7 @@ export function createRedisCacheStore(init: RedisStoreInit): CacheStore {
         Promise.all(
           names.map(async (tag) => {
             const key = tags.key(tag, 'v');
-            if (!ensure) return client.get(key);
+            if (!ensure) return client.call('GET', key) as Promise<string | null>;
             const reply = await runner.run(
               ensureTag,
               [key],
@@ -157,7 +157,7 @@ export function createRedisCacheStore(init: RedisStoreInit): CacheStore {
       if (names.length === 0) return;
       // A plain UNLINK, unguarded on purpose: a tag version deleted late only invalidates more.
       await call('remove-tags', () =>
-        Promise.all(names.map((tag) => client.unlink(tags.key(tag, 'v')))),
+        Promise.all(names.map((tag) => client.call('UNLINK', tags.key(tag, 'v')))),
       );
     },
   };

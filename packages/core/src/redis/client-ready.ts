@@ -5,7 +5,7 @@
  * not a failure-policy decision that Redis never learns about. A client that was closed for
  * good fails at once.
  */
-import type { RedisClient } from './client.js';
+import { type AnyRedisClient, type KeelRedisClient, keelClient } from './seam.js';
 
 /** ioredis states (Redis and Cluster) from which the client becomes ready by itself. */
 const TRANSIENT_STATES = new Set(['wait', 'connecting', 'connect', 'reconnecting']);
@@ -15,16 +15,17 @@ export function isTransientState(status: string): boolean {
   return TRANSIENT_STATES.has(status);
 }
 
-const readiness = new WeakMap<RedisClient, Promise<boolean>>();
+const readiness = new WeakMap<KeelRedisClient, Promise<boolean>>();
 
 /**
  * Resolves `true` once the client is ready, `false` when `timeoutMs` passes first. One
  * listener per client, however many calls wait.
  */
-export function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<boolean> {
+export function waitUntilReady(native: AnyRedisClient, timeoutMs: number): Promise<boolean> {
+  const client = keelClient(native);
   if (client.status === 'ready') return Promise.resolve(true);
   // A lazyConnect client connects on its first command; Keel's calls wait, so start it here.
-  if (client.status === 'wait') client.connect().catch(() => {});
+  if (client.status === 'wait') client.connect();
   let ready = readiness.get(client);
   if (!ready) {
     ready = new Promise<boolean>((resolve) => {

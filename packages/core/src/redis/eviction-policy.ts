@@ -7,7 +7,7 @@
  */
 import type { KeelEvents } from '../events.js';
 import { createWarnings, type WarningSwitches } from '../warnings.js';
-import type { RedisClient } from './client.js';
+import { type AnyRedisClient, type KeelRedisClient, keelClient } from './seam.js';
 
 /** What a feature loses to eviction, for the warning; `undefined` for a feature that tolerates it. */
 export type EvictionImpact = string | undefined;
@@ -15,12 +15,13 @@ export type EvictionImpact = string | undefined;
 /** Features already warned about in this process. */
 const warned = new Set<string>();
 /** Features already checked against each client (a Redlock spans several servers). */
-const checked = new WeakMap<RedisClient, Set<string>>();
+const checked = new WeakMap<KeelRedisClient, Set<string>>();
 /** One `INFO memory` per client, however many stores share it. */
-const policies = new WeakMap<RedisClient, Promise<string | undefined>>();
+const policies = new WeakMap<KeelRedisClient, Promise<string | undefined>>();
 
 /** The server's `maxmemory-policy`, or `undefined` when it cannot be read. */
-export function readEvictionPolicy(client: RedisClient): Promise<string | undefined> {
+export function readEvictionPolicy(native: AnyRedisClient): Promise<string | undefined> {
+  const client = keelClient(native);
   let policy = policies.get(client);
   if (!policy) {
     policy = whenReady(client)
@@ -32,7 +33,7 @@ export function readEvictionPolicy(client: RedisClient): Promise<string | undefi
   return policy;
 }
 
-function whenReady(client: RedisClient): Promise<void> {
+function whenReady(client: KeelRedisClient): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => client.once('ready', () => resolve()));
 }
@@ -42,13 +43,14 @@ function whenReady(client: RedisClient): Promise<void> {
  * `noeviction`. The warning is named `evictionPolicy`.
  */
 export function warnOnEvictionPolicy(
-  client: RedisClient,
+  native: AnyRedisClient,
   feature: string,
   impact: EvictionImpact,
   events: KeelEvents,
   switches?: WarningSwitches,
 ): void {
   if (impact === undefined || warned.has(feature)) return;
+  const client = keelClient(native);
   const warnings = createWarnings({ switches, events });
   // A store that turned the warning off does not silence it for the feature's other stores.
   if (!warnings.enabled('evictionPolicy')) return;

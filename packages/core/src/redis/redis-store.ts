@@ -10,16 +10,26 @@ import type { Clock } from '../memory/clock.js';
 import { assertKnownOptions, type Validator, validatorFor } from '../validate.js';
 import type { WarningSwitches } from '../warnings.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
-import type { RedisClient } from './client.js';
 import { type EvictionImpact, warnOnEvictionPolicy } from './eviction-policy.js';
 import { createKeyspace, DEFAULT_PREFIX, type Keyspace, validatePrefix } from './keys.js';
 import { createScriptRunner, type ReplicaWait, type ScriptRunner } from './scripts.js';
+import {
+  type AnyRedisClient,
+  isSupportedClient,
+  type KeelRedisClient,
+  keelClient,
+  SUPPORTED_CLIENTS,
+} from './seam.js';
 import { createStoreCaller, type StoreCaller } from './store-call.js';
 
 /** The options every Redis-backed store of Keel takes. */
 export interface RedisStoreOptions {
-  /** An ioredis `Redis` (standalone or Sentinel) or `Cluster`; `createRedisClient()` picks safe defaults. */
-  client: RedisClient;
+  /**
+   * An ioredis (5, 6) or iovalkey `Redis` (standalone or Sentinel) or `Cluster`, or a node-redis
+   * (`redis` ≥ 5) `createClient()` / `createCluster()` client, recognised by its shape;
+   * `createRedisClient()` picks safe defaults.
+   */
+  client: AnyRedisClient;
   /** Global key prefix, without braces. @default 'keel:' */
   prefix?: string;
   /** Deadline of each store call, ms; what a missed one means is the feature's failure policy. */
@@ -113,7 +123,8 @@ export interface RedisStoreSpec {
 }
 
 export interface RedisStoreParts {
-  client: RedisClient;
+  /** The client seam over the client passed in (see `seam.ts`). */
+  client: KeelRedisClient;
   keyspace: Keyspace;
   runner: ScriptRunner;
   call: StoreCaller;
@@ -129,10 +140,9 @@ export interface RedisStoreParts {
 export function setupRedisStore(options: RedisStoreOptions, spec: RedisStoreSpec): RedisStoreParts {
   const v = validatorFor(spec.component);
   v.knownOptions(options, [...REDIS_STORE_OPTIONS, ...(spec.extraOptions ?? [])]);
-  const client = options?.client;
-  if (typeof client !== 'object' || client === null || typeof client.defineCommand !== 'function') {
-    throw v.fail('client', client, 'an ioredis Redis or Cluster instance');
-  }
+  if (!isSupportedClient(options?.client))
+    throw v.fail('client', options?.client, SUPPORTED_CLIENTS);
+  const client = keelClient(options.client);
   const prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX, `${spec.component}.prefix`);
   const deadlineMs = v.positiveInteger(
     'deadlineMs',

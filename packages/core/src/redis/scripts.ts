@@ -1,7 +1,8 @@
 /**
- * Lua scripts registered with ioredis `defineCommand`, which sends EVALSHA and falls back to
+ * Lua scripts run through the client seam (`seam.ts`), which sends EVALSHA and falls back to
  * EVAL (loading the script) only when the server answers NOSCRIPT — after a restart or a
- * `SCRIPT FLUSH`. There is no hand-kept SHA table to keep in sync.
+ * `SCRIPT FLUSH`: ioredis `defineCommand` on ioredis and iovalkey, the same by hand on
+ * node-redis. There is no hand-kept SHA table to keep in sync.
  *
  * Command names are namespaced and versioned (`keel:rl:gcra-consume:0.1.0`), so two libraries,
  * or two Keel versions, sharing the application's client never overwrite each other's scripts.
@@ -12,7 +13,13 @@
  * thus leaves no trace when Redis finally runs it — the guarantee every feature relies on for
  * "a 503 left nothing behind" and "the fallback counted it once".
  */
-import type { RedisClient } from './client.js';
+import {
+  type AnyRedisClient,
+  keelClient,
+  type ScriptArg,
+  type ScriptCommand,
+  type ScriptDefinition,
+} from './seam.js';
 import { localNow, serverClockOf } from './server-clock.js';
 import { ABANDONED_REPLY } from './store-errors.js';
 
@@ -76,7 +83,7 @@ export interface LuaScript {
   readonly lua: string;
 }
 
-export type ScriptArg = string | number | Buffer;
+export type { ScriptArg } from './seam.js';
 
 export interface ScriptRunner {
   /**
@@ -96,57 +103,51 @@ export interface ScriptRunner {
     args: readonly ScriptArg[],
     attempt?: StoreAttempt,
   ): Promise<unknown>;
-  /** The ioredis command name a script is registered under. */
+  /** The versioned name a script is registered under (an ioredis command name). */
   commandName(script: LuaScript): string;
 }
 
-type ScriptCommand = (...args: ScriptArg[]) => Promise<unknown>;
-
 const guarded = (attempt: StoreAttempt | undefined): attempt is StoreAttempt =>
   attempt !== undefined && attempt.guard !== false;
-
-const defined = new WeakMap<RedisClient, Set<string>>();
 
 /**
  * A runner for one package's scripts on one client. `namespace` is e.g. `keel:rl`, `version`
  * the package version; scripts are defined on first use, once per client.
  */
 export function createScriptRunner(
-  client: RedisClient,
+  native: AnyRedisClient,
   namespace: string,
   version: string,
 ): ScriptRunner {
+  const client = keelClient(native);
   const commandName = (script: LuaScript) => `${namespace}:${script.name}:${version}`;
   const clock = serverClockOf(client);
-  // Bound ioredis methods by script, so the hot path is one Map lookup.
+  // The seam's script functions by script, so the hot path is one Map lookup.
   const bound = new Map<LuaScript, { plain: ScriptCommand; buffer: ScriptCommand }>();
+  const definitions = new Map<LuaScript, ScriptDefinition>();
+
+  function definitionOf(script: LuaScript): ScriptDefinition {
+    let definition = definitions.get(script);
+    if (!definition) {
+      // Without `numberOfKeys`, each call's first argument is its key count.
+      definition = {
+        name: commandName(script),
+        lua: GUARD_LUA + script.lua,
+        numberOfKeys: script.variadicKeys ? undefined : script.numberOfKeys,
+      };
+      definitions.set(script, definition);
+    }
+    return definition;
+  }
 
   function command(script: LuaScript, buffer: boolean): ScriptCommand {
     const known = bound.get(script);
     if (known) return buffer ? known.buffer : known.plain;
-    const name = commandName(script);
-    let names = defined.get(client);
-    if (!names) {
-      names = new Set();
-      defined.set(client, names);
-    }
-    if (!names.has(name)) {
-      // Without `numberOfKeys`, ioredis takes the key count as the first argument of each call.
-      client.defineCommand(
-        name,
-        script.variadicKeys
-          ? { lua: GUARD_LUA + script.lua }
-          : { numberOfKeys: script.numberOfKeys, lua: GUARD_LUA + script.lua },
-      );
-      names.add(name);
-    }
-    const methods = client as unknown as Record<string, ScriptCommand>;
-    const plain = methods[name];
-    const binary = methods[`${name}Buffer`];
-    if (typeof plain !== 'function' || typeof binary !== 'function') {
-      throw new Error(`ioredis did not define command ${name}`);
-    }
-    const entry = { plain: plain.bind(client), buffer: binary.bind(client) };
+    const definition = definitionOf(script);
+    const entry = {
+      plain: client.script(definition, false),
+      buffer: client.script(definition, true),
+    };
     bound.set(script, entry);
     return buffer ? entry.buffer : entry.plain;
   }
@@ -185,21 +186,20 @@ export function createScriptRunner(
     attempt: StoreAttempt,
     wait: ReplicaWait,
   ): Promise<unknown> => {
-    command(script, buffer); // defined on the client before the pipeline copies its commands
-    const pipeline = client.pipeline();
-    const name = buffer ? `${commandName(script)}Buffer` : commandName(script);
-    (pipeline as unknown as Record<string, (...a: ScriptArg[]) => unknown>)[name]!(...argv);
     // WAIT 0 would block for good: at least 1 ms, and never past the call's deadline.
     const timeoutMs = Math.max(
       1,
       Math.min(wait.timeoutMs, Math.floor(attempt.notAfterMs - localNow())),
     );
-    pipeline.call('WAIT', wait.replicas, timeoutMs);
-    const [scriptResult, waitResult] = (await pipeline.exec()) ?? [];
-    if (!scriptResult) throw new Error(`pipeline for ${script.name} returned no reply`);
-    if (scriptResult[0]) throw scriptResult[0];
-    attempt.replicated?.(waitResult && !waitResult[0] ? Number(waitResult[1]) : 0);
-    return scriptResult[1];
+    const { reply, acknowledged } = await client.scriptThenWait(
+      definitionOf(script),
+      buffer,
+      argv,
+      wait.replicas,
+      timeoutMs,
+    );
+    attempt.replicated?.(acknowledged);
+    return reply;
   };
 
   const call = (

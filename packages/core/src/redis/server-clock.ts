@@ -4,7 +4,7 @@
  * after each (re)connect, and refreshed in the background once a minute. Scripts use it to
  * learn when their caller gives up, on the server's own clock (see `scripts.ts`).
  */
-import type { RedisClient } from './client.js';
+import { type AnyRedisClient, type KeelRedisClient, keelClient } from './seam.js';
 
 /** Local time, ms since the epoch, that never jumps with NTP (unlike `Date.now()`). */
 export const localNow = (): number => performance.timeOrigin + performance.now();
@@ -17,9 +17,10 @@ export class ServerClock {
   #errorMs = 0;
   #syncedAt = Number.NEGATIVE_INFINITY;
   #pending: Promise<void> | undefined;
-  readonly #client: RedisClient;
+  readonly #client: KeelRedisClient;
 
-  constructor(client: RedisClient) {
+  constructor(native: AnyRedisClient) {
+    const client = keelClient(native);
     this.#client = client;
     // A reconnect may reach another server (failover, restart): measure again.
     client.on('ready', () => {
@@ -64,10 +65,11 @@ export class ServerClock {
   }
 }
 
-const clocks = new WeakMap<RedisClient, ServerClock>();
+const clocks = new WeakMap<KeelRedisClient, ServerClock>();
 
 /** The one server clock of a client, shared by every store on it. */
-export function serverClockOf(client: RedisClient): ServerClock {
+export function serverClockOf(native: AnyRedisClient): ServerClock {
+  const client = keelClient(native);
   let clock = clocks.get(client);
   if (!clock) {
     clock = new ServerClock(client);

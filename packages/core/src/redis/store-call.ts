@@ -18,10 +18,10 @@
 import { StoreTimeoutError, StoreUnavailableError } from '../errors.js';
 import type { KeelEvents } from '../events.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
-import type { RedisClient } from './client.js';
 import { isTransientState, waitUntilReady } from './client-ready.js';
 import { withDeadline } from './deadline.js';
 import type { ReplicaWait, StoreAttempt } from './scripts.js';
+import { type AnyRedisClient, keelClient } from './seam.js';
 import { failoverInProgress, failoverSettled } from './sentinel-failover.js';
 import { localNow } from './server-clock.js';
 import { toStoreError } from './store-errors.js';
@@ -35,7 +35,7 @@ export interface StoreCallerOptions {
   breaker?: CircuitBreakerOptions | false;
   events?: KeelEvents;
   /** The client, to wait for it while it connects and fail fast once it is closed. */
-  client?: RedisClient;
+  client?: AnyRedisClient;
   /** The feature's key family (`keel:rl:`), named when Redis holds foreign data there. */
   keyFamily?: string;
   /**
@@ -61,7 +61,10 @@ export type StoreCaller = <T>(
 const CLOSED_STATES = new Set(['close', 'end', 'disconnecting']);
 
 export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
-  const { feature, deadlineMs, events, client, waitForReplicas } = options;
+  const { feature, deadlineMs, events, waitForReplicas } = options;
+  const client = options.client === undefined ? undefined : keelClient(options.client);
+  // The Sentinel failover fence is kept per ioredis client (it watches ioredis's sentinels).
+  const native = client?.native as Parameters<typeof failoverInProgress>[0] | undefined;
   const durable = new Set(waitForReplicas ? (options.durableOperations ?? []) : []);
   const keyFamily = options.keyFamily ?? `${feature}:`;
   // A script must start early enough for its reply to reach the caller within the deadline.
@@ -93,10 +96,10 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
   }
 
   async function failoverOver(operation: string, startedAt: number): Promise<void> {
-    const failover = failoverInProgress(client!);
+    const failover = failoverInProgress(native!);
     if (failover === undefined) return;
     const left = Math.max(0, startedAt + deadlineMs - replyMarginMs - localNow());
-    if (!(await failoverSettled(client!, left))) {
+    if (!(await failoverSettled(native!, left))) {
       throw new StoreUnavailableError(operation, failover);
     }
   }

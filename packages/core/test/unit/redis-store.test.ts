@@ -26,7 +26,7 @@ describe('setupRedisStore', () => {
   it('names the component and option in every validation error', () => {
     const client = createTestRedis({ lazyConnect: true });
     expect(() => setupRedisStore({ client: {} as never }, spec)).toThrow(
-      'createThingStore: option "client" must be an ioredis Redis or Cluster instance, got an object',
+      'createThingStore: option "client" must be an ioredis or iovalkey Redis or Cluster, or a node-redis (redis ≥ 5) client from createClient or createCluster, got an object',
     );
     expect(() => setupRedisStore({ client, deadlineMs: 0 }, spec)).toThrow(
       'createThingStore: option "deadlineMs" must be an integer >= 1 (milliseconds), got 0',

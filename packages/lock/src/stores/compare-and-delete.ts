@@ -7,24 +7,25 @@
  * Probed once per client with `COMMAND INFO`. Cluster clients always use the script: ioredis
  * does not know these commands' key positions, so it could not route them to the right slot.
  */
-import { isCluster, type RedisClient, withDeadline } from '@keel/core';
+import { type AnyRedisClient, type KeelRedisClient, keelClient, withDeadline } from '@keel/core';
 
 /** The native command a server offers, or `undefined` (use the Lua script). */
 export type CompareAndDelete = 'DELEX' | 'DELIFEQ' | undefined;
 
-const probes = new WeakMap<RedisClient, Promise<CompareAndDelete>>();
+const probes = new WeakMap<KeelRedisClient, Promise<CompareAndDelete>>();
 
 /**
  * Which native compare-and-delete `client`'s server supports, probed once per client and
  * cached (failures included: the script is always correct). Never rejects.
  */
 export function detectCompareAndDelete(
-  client: RedisClient,
+  given: AnyRedisClient,
   deadlineMs = 1000,
 ): Promise<CompareAndDelete> {
+  const client = keelClient(given);
   let probe = probes.get(client);
   if (!probe) {
-    probe = isCluster(client)
+    probe = client.isCluster
       ? Promise.resolve(undefined)
       : withDeadline(client.call('COMMAND', 'INFO', 'DELEX', 'DELIFEQ'), deadlineMs, 'lock.probe')
           .then(parseCommandInfo)
@@ -44,6 +45,7 @@ export function parseCommandInfo(reply: unknown): CompareAndDelete {
 }
 
 /** Forget a probe result, e.g. after the native command answered "unknown command". */
-export function markUnsupported(client: RedisClient): void {
+export function markUnsupported(given: AnyRedisClient): void {
+  const client = keelClient(given);
   probes.set(client, Promise.resolve(undefined));
 }

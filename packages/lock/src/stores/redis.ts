@@ -10,9 +10,9 @@
  * floor of new fencing tokens (see `lock-acquire-2.lua`).
  */
 import {
-  isCluster,
+  type AnyRedisClient,
   type KeelEvents,
-  type RedisClient,
+  keelClient,
   type RedisStoreOptions,
   serverClockOf,
   setupRedisStore,
@@ -55,19 +55,17 @@ export interface RedisLockStoreOptions {
 }
 
 /** `host:port` of a standalone client, for errors; `cluster` for a Cluster. */
-export function describeClient(client: RedisClient): string {
-  if (isCluster(client)) return 'cluster';
-  const { host, port, path } = client.options;
-  return path ? `unix:${path}` : `${host ?? 'localhost'}:${port ?? 6379}`;
+export function describeClient(client: AnyRedisClient): string {
+  return keelClient(client).describe();
 }
 
 export function createRedisLockStore(
-  client: RedisClient,
+  given: AnyRedisClient,
   options: RedisLockStoreOptions,
 ): LockStore {
-  const { keyspace, runner, call } = setupRedisStore(
+  const { client, keyspace, runner, call } = setupRedisStore(
     {
-      client,
+      client: given,
       prefix: options.prefix,
       deadlineMs: options.deadlineMs,
       events: options.events,

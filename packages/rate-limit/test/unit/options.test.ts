@@ -135,7 +135,7 @@ describe('rate limiter options', () => {
 
   it('validates the stores', () => {
     expect(() => createMemoryStore({ maxEntries: 0 })).toThrow(/maxEntries/);
-    expect(() => createRedisStore({ client: {} as never })).toThrow(/ioredis Redis or Cluster/);
+    expect(() => createRedisStore({ client: {} as never })).toThrow(/ioredis or iovalkey Redis or Cluster/);
     expect(() =>
       createRedisStore({ client: { defineCommand() {} } as never, prefix: 'a{b}' }),
     ).toThrow(/braces/);

@@ -23,30 +23,32 @@
  * global index is a sorted set scored by expiry; the user index is a set per user.
  */
 import {
+  type AnyRedisClient,
   type CircuitBreakerOptions,
   codes as coreCodes,
   createKeyspace,
   createScriptRunner,
   createStoreCaller,
-  isCluster,
   isKeelError,
+  isSupportedClient,
   type KeelEventListener,
   type KeelEvents,
+  type KeelRedisClient,
   type Keyspace,
+  keelClient,
   parseWaitForReplicas,
-  type RedisClient,
   type RedisStoreOptions,
   type ScriptRunner,
   type StoreAttempt,
   type StoreCaller,
   StoreDataError,
+  SUPPORTED_CLIENTS,
   toEvents,
   validatePrefix,
   validatorFor,
   type WarningSwitches,
   warnOnEvictionPolicy,
 } from '@keel/core';
-import type { Redis } from 'ioredis';
 import { isValidSessionId, sessionKeys, siblingPrefixOf, validateSessionPrefix } from '../keys.js';
 import {
   indexCount,
@@ -72,8 +74,11 @@ import type {
 import { VERSION } from '../version.js';
 
 export interface RedisSessionStorageOptions {
-  /** An ioredis client: standalone, Sentinel or Cluster. Its `keyPrefix` is respected. */
-  client: RedisClient;
+  /**
+   * An ioredis/iovalkey client (standalone, Sentinel or Cluster; its `keyPrefix` is respected)
+   * or a node-redis (`redis` ≥ 5) client or cluster.
+   */
+  client: AnyRedisClient;
   /**
    * Prefix of session keys, as connect-redis names it. A prefix inside `indexPrefix`
    * (`'keel:sess:'`) keeps every session key under one ACL pattern (`~keel:*`). @default 'sess:'
@@ -128,7 +133,7 @@ export function createRedisSessionStorage(options: RedisSessionStorageOptions): 
 
 /** The validated options and the plumbing built from them. */
 interface RedisSessionConfig {
-  client: RedisClient;
+  client: KeelRedisClient;
   prefix: string;
   /** The ioredis `keyPrefix`, which ioredis adds to keys but not to SCAN patterns. */
   keyPrefix: string;
@@ -142,12 +147,10 @@ interface RedisSessionConfig {
 function parseOptions(options: RedisSessionStorageOptions): RedisSessionConfig {
   const v = validatorFor('redisSessionStorage');
   v.knownOptions(options, KNOWN);
-  const client = options.client;
-  if (typeof client !== 'object' || client === null || typeof client.defineCommand !== 'function') {
-    throw v.fail('client', client, 'an ioredis Redis or Cluster instance');
-  }
+  if (!isSupportedClient(options.client)) throw v.fail('client', options.client, SUPPORTED_CLIENTS);
+  const client = keelClient(options.client);
   const prefix = validateSessionPrefix(options.prefix ?? 'sess:', 'prefix');
-  const keyPrefix = validateSessionPrefix(client.options.keyPrefix ?? '', 'client keyPrefix');
+  const keyPrefix = validateSessionPrefix(client.keyPrefix, 'client keyPrefix');
   const indexPrefix = validatePrefix(options.indexPrefix ?? 'keel:', 'indexPrefix');
   const deadlineMs = v.positiveInteger('deadlineMs', options.deadlineMs, 1000, 'ms');
   const warnings = options.warnings;
@@ -191,7 +194,7 @@ function parseOptions(options: RedisSessionStorageOptions): RedisSessionConfig {
 class RedisSessionStorage implements SessionStorage {
   readonly kind = 'redis' as const;
   readonly prefix: string;
-  readonly #client: RedisClient;
+  readonly #client: KeelRedisClient;
   readonly #call: StoreCaller;
   readonly #scripts: ScriptRunner;
   readonly #keyPrefix: string;
@@ -280,23 +283,21 @@ class RedisSessionStorage implements SessionStorage {
     return toDestroyResult(sessionDestroy.name, reply);
   }
 
-  async *scanIds(pageSize: number): AsyncIterable<string[]> {
-    for (const node of this.#masters()) yield* this.#scanNode(node, pageSize);
+  scanIds(pageSize: number): AsyncIterable<string[]> {
+    return this.#scanPages(pageSize);
   }
 
   async clear(pageSize: number): Promise<number> {
     let deleted = 0;
-    for (const node of this.#masters()) {
-      for await (const ids of this.#scanNode(node, pageSize)) {
-        // A session and its metadata share a slot: one two-key UNLINK each, never cross-slot.
-        // Unguarded: a late UNLINK deletes sessions that clear() was asked to delete.
-        await this.#call('clear', () =>
-          Promise.all(
-            ids.map((id) => this.#client.unlink(this.#keys(id).session, this.#keys(id).meta)),
-          ),
-        );
-        deleted += ids.length;
-      }
+    for await (const ids of this.#scanPages(pageSize)) {
+      // A session and its metadata share a slot: one two-key UNLINK each, never cross-slot.
+      // Unguarded: a late UNLINK deletes sessions that clear() was asked to delete.
+      await this.#call('clear', () =>
+        Promise.all(
+          ids.map((id) => this.#client.call('UNLINK', this.#keys(id).session, this.#keys(id).meta)),
+        ),
+      );
+      deleted += ids.length;
     }
     await this.indexClear();
     return deleted;
@@ -310,28 +311,32 @@ class RedisSessionStorage implements SessionStorage {
   }
 
   userIndexIds(userHash: string): Promise<string[]> {
-    return this.#indexCall('user-index', () => this.#client.smembers(this.#userKey(userHash)));
+    return this.#indexCall('user-index', () =>
+      this.#client.call('SMEMBERS', this.#userKey(userHash)),
+    ) as Promise<string[]>;
   }
 
   async userIndexRemove(userHash: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     // Unguarded: the ids removed are of ended sessions (destroyed, expired or another user's),
     // which never come back under the same id; a late SREM removes nothing still live.
-    await this.#indexCall('user-index', () => this.#client.srem(this.#userKey(userHash), ...ids));
+    await this.#indexCall('user-index', () =>
+      this.#client.call('SREM', this.#userKey(userHash), ...ids),
+    );
   }
 
   async indexAdd(id: string, expiresAtMs: number): Promise<void> {
     // Unguarded: a late ZADD may list a session destroyed meanwhile; its score is its expiry,
     // so the next length()/ids() prunes it once that passes, and entries() skips it (no data).
     await this.#indexCall('index', () =>
-      this.#client.zadd(this.#indexKey, expiresAtMs < 0 ? '+inf' : expiresAtMs, id),
+      this.#client.call('ZADD', this.#indexKey, expiresAtMs < 0 ? '+inf' : expiresAtMs, id),
     );
   }
 
   async indexRemove(id: string): Promise<void> {
     // Unguarded: removes the id of a session that ended (destroyed and tombstoned, or past its
     // absolute lifetime), which no later write brings back.
-    await this.#indexCall('index', () => this.#client.zrem(this.#indexKey, id));
+    await this.#indexCall('index', () => this.#client.call('ZREM', this.#indexKey, id));
   }
 
   async indexCount(): Promise<number> {
@@ -347,9 +352,9 @@ class RedisSessionStorage implements SessionStorage {
     await this.indexCount();
     const page = Math.max(pageSize, INDEX_PAGE);
     for (let start = 0; ; start += page) {
-      const ids = await this.#indexCall('index', () =>
-        this.#client.zrange(this.#indexKey, start, start + page - 1),
-      );
+      const ids = (await this.#indexCall('index', () =>
+        this.#client.call('ZRANGE', this.#indexKey, start, start + page - 1),
+      )) as string[];
       if (ids.length > 0) yield ids;
       if (ids.length < page) return;
     }
@@ -358,7 +363,7 @@ class RedisSessionStorage implements SessionStorage {
   async indexClear(): Promise<void> {
     // Unguarded: a late UNLINK also drops ids written after clear() gave up; they return to
     // the index with their session's next write. Counts may lag until then, sessions do not.
-    await this.#indexCall('index', () => this.#client.unlink(this.#indexKey));
+    await this.#indexCall('index', () => this.#client.call('UNLINK', this.#indexKey));
   }
 
   #keys(id: string) {
@@ -374,10 +379,6 @@ class RedisSessionStorage implements SessionStorage {
     return this.#keyspace.key(userHash, 'user');
   }
 
-  #masters(): Redis[] {
-    return isCluster(this.#client) ? this.#client.nodes('master') : [this.#client as Redis];
-  }
-
   #readScript(id: string, afterMs: number, absoluteTtlMs: number): Promise<unknown> {
     const k = this.#keys(id);
     return this.#call('read', (attempt) =>
@@ -385,17 +386,16 @@ class RedisSessionStorage implements SessionStorage {
     );
   }
 
-  async *#scanNode(node: Redis, pageSize: number): AsyncIterable<string[]> {
+  /** SCAN on every master; each page is one store call (deadline, breaker, classification). */
+  async *#scanPages(pageSize: number): AsyncIterable<string[]> {
     const strip = this.#keyPrefix.length + this.prefix.length;
-    let cursor = '0';
-    do {
-      const [next, found] = await this.#call('scan', () =>
-        node.scan(cursor, 'MATCH', this.#scanPattern, 'COUNT', pageSize),
-      );
-      cursor = next;
-      const ids = found.map((key) => key.slice(strip)).filter(isValidSessionId);
+    const pages = this.#client.scan(this.#scanPattern, pageSize)[Symbol.asyncIterator]();
+    for (;;) {
+      const page = await this.#call('scan', () => pages.next());
+      if (page.done) return;
+      const ids = page.value.map((key) => key.slice(strip)).filter(isValidSessionId);
       if (ids.length > 0) yield ids;
-    } while (cursor !== '0');
+    }
   }
 
   /**

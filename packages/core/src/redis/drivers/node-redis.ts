@@ -1,0 +1,280 @@
+/**
+ * The seam on node-redis (`redis` ≥ 5): `createClient()` and `createCluster()`. It is typed by
+ * shape, not imported, so `redis` stays an optional peer of the application.
+ *
+ * node-redis has no `defineCommand` for a live client, so scripts go out as EVALSHA of the
+ * script's SHA-1, and as EVAL only after the server answers NOSCRIPT (a restart, `SCRIPT
+ * FLUSH`) — what ioredis does. Two commands sent in the same tick go out back to back on one
+ * connection (node-redis pipelines by itself), which is how a durable write's `WAIT` follows
+ * its script on the connection that wrote it.
+ */
+import { createHash } from 'node:crypto';
+import type { KeelRedisClient, KeelSubscriber, ScriptArg, ScriptDefinition } from '../seam.js';
+
+type Listener = (...args: never[]) => void;
+type Args = readonly (string | Buffer)[];
+interface SendOptions {
+  typeMapping?: Record<number, unknown>;
+}
+
+/** What Keel uses of a node-redis standalone client. */
+interface NodeRedisClient {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  readonly options?: { database?: number; disableOfflineQueue?: boolean; socket?: object };
+  connect(): Promise<unknown>;
+  sendCommand(args: Args, options?: SendOptions): Promise<unknown>;
+  scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>;
+  duplicate(): NodeRedisClient;
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
+  close?(): Promise<void>;
+  quit?(): Promise<unknown>;
+  destroy?(): void;
+  on(event: string, listener: Listener): unknown;
+  once(event: string, listener: Listener): unknown;
+}
+
+/** What Keel uses of a node-redis Cluster. */
+interface NodeRedisCluster {
+  readonly isOpen: boolean;
+  readonly masters: readonly object[];
+  readonly options?: { defaults?: { disableOfflineQueue?: boolean } };
+  connect(): Promise<unknown>;
+  sendCommand(
+    firstKey: string | Buffer | undefined,
+    isReadonly: boolean | undefined,
+    args: Args,
+    options?: SendOptions,
+  ): Promise<unknown>;
+  nodeClient(node: object): Promise<NodeRedisClient>;
+  duplicate(): NodeRedisCluster;
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
+  close?(): Promise<void>;
+  destroy?(): void;
+  on(event: string, listener: Listener): unknown;
+  once(event: string, listener: Listener): unknown;
+}
+
+type AnyNodeRedis = NodeRedisClient | NodeRedisCluster;
+
+/** node-redis clients have `sendCommand` and `isOpen`, and no ioredis `defineCommand`. */
+export function isNodeRedisClient(client: object): client is AnyNodeRedis {
+  const c = client as Partial<NodeRedisClient> & { defineCommand?: unknown };
+  return (
+    typeof c.sendCommand === 'function' &&
+    typeof c.isOpen === 'boolean' &&
+    c.defineCommand === undefined
+  );
+}
+
+const isClusterClient = (client: AnyNodeRedis): client is NodeRedisCluster => 'masters' in client;
+
+/** RESP type 36 (bulk string) mapped to Buffer: a binary reply, as ioredis's `…Buffer` commands. */
+const BUFFER_REPLIES: SendOptions = { typeMapping: { 36: Buffer } };
+
+const sha1 = (lua: string) => createHash('sha1').update(lua).digest('hex');
+const toArgs = (argv: readonly ScriptArg[]): (string | Buffer)[] =>
+  argv.map((a) => (typeof a === 'number' ? String(a) : a));
+const isNoScript = (error: unknown) =>
+  error instanceof Error && error.message.startsWith('NOSCRIPT');
+
+export function nodeRedisDriver(client: AnyNodeRedis): KeelRedisClient {
+  const cluster = isClusterClient(client);
+  // Readiness as ioredis words it: never connected (`wait`), connecting, reconnecting, closed.
+  let everReady = false;
+  let ended = false;
+  let clusterReady = false;
+  client.on('ready', () => {
+    everReady = true;
+  });
+  client.on('end', () => {
+    ended = true;
+  });
+  if (cluster) {
+    client.on('connect', () => {
+      clusterReady = true;
+      everReady = true;
+    });
+    client.on('disconnect', () => {
+      clusterReady = false;
+      ended = true;
+    });
+  }
+  const isReady = () => (cluster ? clusterReady && client.isOpen : client.isReady);
+  const readyListeners: (() => void)[] = [];
+  client.on(cluster ? 'connect' : 'ready', () => {
+    for (const listener of readyListeners.splice(0)) listener();
+  });
+
+  const send = (firstKey: string | Buffer | undefined, args: Args, options?: SendOptions) =>
+    cluster
+      ? client.sendCommand(firstKey, false, args, options)
+      : client.sendCommand(args, options);
+
+  /** The argv's first key (for Cluster routing): after the key count when the call gives it. */
+  const firstKeyOf = (definition: ScriptDefinition, argv: readonly ScriptArg[]) => {
+    const count = definition.numberOfKeys ?? Number(argv[0]);
+    if (count === 0) return undefined;
+    const key = argv[definition.numberOfKeys === undefined ? 1 : 0];
+    return typeof key === 'number' ? String(key) : key;
+  };
+
+  const evalArgs = (definition: ScriptDefinition, head: string, argv: readonly ScriptArg[]) =>
+    definition.numberOfKeys === undefined
+      ? [head, ...toArgs(argv)]
+      : [head, String(definition.numberOfKeys), ...toArgs(argv)];
+
+  const shas = new Map<string, string>();
+  const shaOf = (definition: ScriptDefinition) => {
+    let sha = shas.get(definition.name);
+    if (!sha) {
+      sha = sha1(definition.lua);
+      shas.set(definition.name, sha);
+    }
+    return sha;
+  };
+
+  const runScript = async (
+    definition: ScriptDefinition,
+    buffer: boolean,
+    argv: readonly ScriptArg[],
+    waitFor?: { replicas: number; timeoutMs: number },
+  ): Promise<{ reply: unknown; acknowledged: number }> => {
+    const firstKey = firstKeyOf(definition, argv);
+    const options = buffer ? BUFFER_REPLIES : undefined;
+    const wait = () =>
+      waitFor
+        ? send(firstKey, ['WAIT', String(waitFor.replicas), String(waitFor.timeoutMs)]).then(
+            Number,
+            () => 0,
+          )
+        : Promise.resolve(0);
+    const sent = send(
+      firstKey,
+      ['EVALSHA', ...evalArgs(definition, shaOf(definition), argv)],
+      options,
+    );
+    const acknowledged = wait(); // same tick: pipelined right behind the script
+    try {
+      return { reply: await sent, acknowledged: await acknowledged };
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      await acknowledged;
+      const reloaded = send(
+        firstKey,
+        ['EVAL', ...evalArgs(definition, definition.lua, argv)],
+        options,
+      );
+      const again = wait();
+      return { reply: await reloaded, acknowledged: await again };
+    }
+  };
+
+  const seam: KeelRedisClient = {
+    driver: 'node-redis',
+    native: client,
+    isCluster: cluster,
+    get status() {
+      if (isReady()) return 'ready';
+      if (client.isOpen) return everReady ? 'reconnecting' : 'connecting';
+      return ended ? 'end' : 'wait';
+    },
+    connect: () => {
+      client.connect().catch(() => {});
+    },
+    on: (_event, listener) => {
+      client.on(cluster ? 'connect' : 'ready', listener);
+    },
+    once: (_event, listener) => {
+      readyListeners.push(listener);
+    },
+    script:
+      (definition, buffer) =>
+      (...argv) =>
+        runScript(definition, buffer, argv).then((r) => r.reply),
+    scriptThenWait: (definition, buffer, argv, replicas, timeoutMs) =>
+      runScript(definition, buffer, argv, { replicas, timeoutMs }),
+    call: (command, ...args) => send(routingKey(command, args), [command, ...toArgs(args)]),
+    time: () => send(undefined, ['TIME']) as Promise<[string, string]>,
+    info: async (section) => String(await send(undefined, ['INFO', section])),
+    scan: (match, count) => scanMasters(client, match, count),
+    subscriber: () => subscriberOf(client),
+    database: cluster ? 0 : (client.options?.database ?? 0),
+    keyPrefix: '',
+    offlineQueue: cluster
+      ? client.options?.defaults?.disableOfflineQueue !== true
+      : client.options?.disableOfflineQueue !== true,
+    describe() {
+      if (cluster) return 'cluster';
+      const socket = (client.options?.socket ?? {}) as {
+        host?: string;
+        port?: number;
+        path?: string;
+      };
+      return socket.path
+        ? `unix:${socket.path}`
+        : `${socket.host ?? 'localhost'}:${socket.port ?? 6379}`;
+    },
+  };
+  return seam;
+}
+
+/** The key a plain command routes by: its first argument, for every command Keel sends. */
+function routingKey(command: string, args: readonly ScriptArg[]): string | undefined {
+  if (/^(COMMAND|INFO|TIME|PING|WAIT)$/i.test(command)) return undefined;
+  const key = args[0];
+  return typeof key === 'number' ? String(key) : (key as string | undefined);
+}
+
+async function* scanMasters(client: AnyNodeRedis, match: string, count: number) {
+  const nodes = isClusterClient(client)
+    ? await Promise.all(client.masters.map((master) => client.nodeClient(master)))
+    : [client];
+  for (const node of nodes) {
+    for await (const keys of node.scanIterator({ MATCH: match, COUNT: count })) {
+      if (keys.length > 0) yield keys;
+    }
+  }
+}
+
+/** A duplicate connection for SUBSCRIBE; node-redis resubscribes by itself after a reconnect. */
+function subscriberOf(client: AnyNodeRedis): KeelSubscriber {
+  const subscriber = client.duplicate();
+  subscriber.on('error', () => {
+    // Reported through the main client's listener; the subscriber only tracks health.
+  });
+  const messages: ((channel: string, message: string) => void)[] = [];
+  // Subscribed once: node-redis keeps the subscription across reconnects, and a second
+  // SUBSCRIBE would add a second listener (every message delivered twice).
+  const subscribed = new Map<string, Promise<void>>();
+  const cluster = isClusterClient(subscriber);
+  subscriber.connect().catch(() => {});
+  return {
+    get status() {
+      return cluster || (subscriber as NodeRedisClient).isReady ? 'ready' : 'connecting';
+    },
+    subscribe(channel) {
+      let done = subscribed.get(channel);
+      if (!done) {
+        done = subscriber.subscribe(channel, (message, from) => {
+          for (const listener of messages) listener(from, message);
+        });
+        done.catch(() => subscribed.delete(channel));
+        subscribed.set(channel, done);
+      }
+      return done;
+    },
+    on(event: string, listener: (...args: string[]) => void) {
+      if (event === 'message') messages.push(listener);
+      else if (event === 'ready') subscriber.on(cluster ? 'connect' : 'ready', listener);
+      else for (const e of ['end', 'reconnecting', 'disconnect']) subscriber.on(e, listener);
+    },
+    async quit() {
+      try {
+        await (subscriber.close?.() ?? (subscriber as NodeRedisClient).quit?.());
+      } catch {
+        subscriber.destroy?.();
+      }
+    },
+  };
+}
