@@ -11,6 +11,7 @@ import * as keelKoa from '@keel/koa';
 import express from 'express';
 import Koa from 'koa';
 import type request from 'supertest';
+import { pinHost } from '../support/pin-host.js';
 
 /** What a handler answers, in framework-neutral terms. */
 export interface Out {
@@ -77,7 +78,8 @@ export const expressApp: AppFactory = (options, handler) => {
       res.status(500).json({ error: 'internal' });
     },
   );
-  return app;
+  // One Host for every supertest request (each starts its own server): the key includes it.
+  return pinHost(app);
 };
 
 export const koaApp: AppFactory = (options, handler) => {
@@ -110,7 +112,7 @@ export const koaApp: AppFactory = (options, handler) => {
     else ctx.body = null;
     if (out.status !== undefined) ctx.status = out.status;
   });
-  return app.callback();
+  return pinHost(app.callback());
 };
 
 export const frameworks: [string, AppFactory][] = [

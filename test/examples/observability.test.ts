@@ -19,12 +19,14 @@ import { describe, expect, it } from 'vitest';
 import { createApp as createExpressApp } from '../../examples/express-api/src/app.js';
 import { createApp as createKoaApp } from '../../examples/koa-api/src/app.js';
 import { parseExposition, sampleSum } from '../../packages/prometheus/test/support/exposition.js';
+import { pinHost } from '../support/pin-host.js';
 
 type App = Parameters<typeof request>[0];
 
 const frameworks: [string, (deps: ExampleDeps) => App][] = [
-  ['express', (deps) => createExpressApp(deps)],
-  ['koa', (deps) => createKoaApp(deps).callback()],
+  // One Host for every supertest request: the response cache keys on it.
+  ['express', (deps) => pinHost(createExpressApp(deps))],
+  ['koa', (deps) => pinHost(createKoaApp(deps).callback())],
 ];
 
 const tokens = createTokenSigner({ secret: 'test-secret-test-secret-test-secret!' });

@@ -14,6 +14,7 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { metricsHarness, pointSum } from '../../packages/otel/test/support/sdk.js';
 import { parseExposition, sampleSum } from '../../packages/prometheus/test/support/exposition.js';
+import { pinHost } from '../support/pin-host.js';
 import { frameworks } from './apps.js';
 
 const LIMIT = 10;
@@ -26,14 +27,17 @@ describe.each(frameworks)('%s: one scenario, both adapters', (_name, makeApp) =>
     const sdk = metricsHarness();
     createOtelMetrics({ events, meter: sdk.provider.getMeter('test') });
     const cache = createCache({ events });
-    const app = makeApp({
-      events,
-      registry,
-      rateLimitStore: createMemoryStore(),
-      cache,
-      idempotencyStore: createMemoryIdempotencyStore(),
-      limit: LIMIT,
-    });
+    // One Host for every supertest request: the response cache keys on it.
+    const app = pinHost(
+      makeApp({
+        events,
+        registry,
+        rateLimitStore: createMemoryStore(),
+        cache,
+        idempotencyStore: createMemoryIdempotencyStore(),
+        limit: LIMIT,
+      }),
+    );
     const scrape = async () =>
       parseExposition((await request(app).get('/metrics').expect(200)).text);
 

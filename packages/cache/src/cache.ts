@@ -9,6 +9,8 @@ import {
   type Clock,
   createWarnings,
   DEFAULT_PREFIX,
+  exactCopy,
+  exactUtf8,
   hashKeyPart,
   type KeelEventListener,
   type KeelEvents,
@@ -264,7 +266,17 @@ export function createCache(options: CacheOptions = {}): Cache {
     store = createMemoryCacheStore(clock, limits, options.memory);
   }
 
-  const engine = new CacheEngine({ store, l1, bus, lock, waitMs, failedFillMs, events, clock });
+  const engine = new CacheEngine({
+    store,
+    l1,
+    bus,
+    lock,
+    waitMs,
+    failedFillMs,
+    events,
+    warnings,
+    clock,
+  });
   const wrapValidator = validatorFor('cache.wrap');
 
   function resolve(opts: WrapOptions | undefined) {
@@ -645,15 +657,17 @@ function tryEncode(key: string, value: unknown): Encoded | undefined {
   }
 }
 
-/** Bytes stay bytes; anything else is JSON. */
+/**
+ * Bytes stay bytes; anything else is JSON. Either way into memory of their own, of exactly their
+ * size: the L1 keeps what it is given, so neither the caller's later writes to its buffer nor a
+ * pooled 8 KiB slab behind a small value may come with it.
+ */
 function encodeValue(key: string, value: unknown): Encoded {
-  if (value instanceof Uint8Array) {
-    return { codec: 'b', body: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
-  }
+  if (value instanceof Uint8Array) return { codec: 'b', body: exactCopy(value) };
   try {
     const text = JSON.stringify(value);
     if (text === undefined) throw new TypeError('JSON cannot represent this value');
-    return { codec: 'j', body: Buffer.from(text) };
+    return { codec: 'j', body: exactUtf8(text) };
   } catch (error) {
     throw new CacheValueError(key, error);
   }

@@ -5,7 +5,14 @@
  *
  * Nothing here knows HTTP or values: a lookup finds an entry, a fill writes one.
  */
-import { type Clock, codes, ExpiringMap, isKeelError, type KeelEvents } from '@keel/core';
+import {
+  type Clock,
+  codes,
+  ExpiringMap,
+  isKeelError,
+  type KeelEvents,
+  type Warnings,
+} from '@keel/core';
 import type { Lock, LockManager } from '@keel/lock';
 import type { InvalidationBus } from './bus.js';
 import {
@@ -92,6 +99,8 @@ export interface EngineInit {
   /** How long a failed fill's marker stops other processes' waiters, ms. */
   failedFillMs: number;
   events: KeelEvents;
+  /** The cache's one-time warnings (`warnings` option), shared by its response caches. */
+  warnings: Warnings;
   clock: Clock;
 }
 
@@ -126,6 +135,7 @@ export class CacheEngine {
   readonly bus: InvalidationBus | undefined;
   readonly waitMs: number;
   readonly events: KeelEvents;
+  readonly warnings: Warnings;
   readonly counters: Counters = {
     hits: 0,
     misses: 0,
@@ -149,6 +159,7 @@ export class CacheEngine {
     this.waitMs = init.waitMs;
     this.#failedFillMs = init.failedFillMs;
     this.events = init.events;
+    this.warnings = init.warnings;
     this.#clock = init.clock;
     this.#vary = new ExpiringMap({ clock: init.clock, maxEntries: 10_000 });
   }
@@ -400,7 +411,9 @@ export class CacheEngine {
 
   /** Remember a primary's Vary names (learned from a response). */
   rememberVary(id: string, vary: string): void {
-    this.#vary.set(id, vary, this.#clock() + VARY_MEMO_MS);
+    // No Vary is what a lookup assumes anyway: forget, rather than keep a note per URL.
+    if (vary === '') this.#vary.delete(id);
+    else this.#vary.set(id, vary, this.#clock() + VARY_MEMO_MS);
   }
 
   /**

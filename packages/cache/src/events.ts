@@ -10,7 +10,8 @@ export type CacheBypassReason =
   | 'store-unavailable'
   | 'store-misconfigured'
   | 'store-data'
-  | 'no-key';
+  | 'no-key'
+  | 'untrusted-forwarded';
 
 declare module '@keel/core' {
   interface KeelEventMap {
@@ -25,7 +26,8 @@ declare module '@keel/core' {
       ageMs: number;
     };
     /**
-     * The cache was not consulted: a credentialed request, a hit-for-miss marker, or the store
+     * The cache was not consulted: a credentialed request, a hit-for-miss marker, forwarded
+     * headers from a peer that is not a trusted proxy (`untrusted-forwarded`), or the store
      * failed — down, slow, full or busy (`store-unavailable`), refusing the call (an ACL,
      * `store-misconfigured`), or holding data the cache did not write (`store-data`).
      */
@@ -33,11 +35,15 @@ declare module '@keel/core' {
       key?: string;
       reason: CacheBypassReason;
     };
-    /** A response or value was stored (`stored: false`: it was refused, with `reason`). */
+    /**
+     * A response or value was stored (`stored: false`: it was refused, with `reason`;
+     * `request-specific`: a 206, 412 or 416 answered this request's own `Range` or
+     * preconditions, and says nothing about the key).
+     */
     'cache.store': {
       key: string;
       stored: boolean;
-      reason?: 'uncacheable' | 'too-large' | 'conflict' | 'error' | 'failed';
+      reason?: 'uncacheable' | 'too-large' | 'conflict' | 'error' | 'failed' | 'request-specific';
     };
     /** Entries were invalidated by key or tag (`tags`/`keys` are counts). */
     'cache.invalidate': { tags: number; keys: number };

@@ -19,7 +19,6 @@ import './events.js';
 export type { DispatchInit, RequestListener } from './http/dispatch.js';
 export { dispatchRequest, REVALIDATION } from './http/dispatch.js';
 export { DEFAULT_STORED_HEADERS, strongEtag } from './http/headers.js';
-export { DEFAULT_SESSION_COOKIES } from './http/key.js';
 export type { UncacheableReason } from './http/policy.js';
 export type {
   CacheDecision,

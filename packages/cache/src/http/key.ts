@@ -1,9 +1,14 @@
 /**
- * What identifies a cached response: the primary key (method class + path + canonical query +
- * configured request headers + partition), and the variant (the request's values of the
+ * What identifies a cached response: the primary key (method class + host + path + canonical
+ * query + configured request headers + partition), and the variant (the request's values of the
  * headers the response's `Vary` names). Both are hashed before they reach a store.
  */
-import { canonicalQuery, type IncomingHeaders, type KeelRequest } from '@keel/core';
+import {
+  type ClientIdentity,
+  canonicalQuery,
+  type IncomingHeaders,
+  type KeelRequest,
+} from '@keel/core';
 
 /** Normalise a `Vary` value (or list of names): lower-case, trimmed, sorted, deduplicated. */
 export function normalizeVary(value: string | readonly string[] | undefined): string {
@@ -43,54 +48,89 @@ export interface KeyRules {
 }
 
 /**
- * The primary key text of a GET/HEAD request. HEAD shares GET's entries. The partition is
- * length-prefixed so no partition value can imitate another key.
+ * The primary key text of a GET/HEAD request. HEAD shares GET's entries. The partition and the
+ * host are length-prefixed so no value of one can imitate another key. Repeated query values
+ * keep their order: a handler reading the first `a` answers `?a=1&a=2` and `?a=2&a=1` apart.
  */
 export function primaryOf(
   req: KeelRequest,
   rules: KeyRules,
   partition: string | undefined,
+  host = '',
 ): string {
   const query = canonicalQuery(req.search, {
     ...(rules.allow ? { keep: rules.allow } : {}),
     drop: rules.ignore,
+    keepValueOrder: true,
   });
-  let key = `h\n${partition === undefined ? '-' : `${partition.length}:${partition}`}\n${req.path}\n${query}`;
+  const part = partition === undefined ? '-' : `${partition.length}:${partition}`;
+  let key = `h\n${part}\n${host.length}:${host}\n${req.path}\n${query}`;
   for (const name of rules.headers) key += `\n${name}:${headerForKey(req.headers, name)}`;
   return key;
 }
 
-/** Cookie names that mark a request as carrying a session. Compared case-insensitively. */
-export const DEFAULT_SESSION_COOKIES: readonly string[] = [
-  'connect.sid',
-  'koa.sess',
-  'koa:sess',
-  'sid',
-  'sess',
-  'session',
-  'sessionid',
-  'session_id',
-  'jsessionid',
-  'phpsessid',
-  '__session',
-  '__host-session',
-  '__secure-session',
-  'keel.sid',
-];
+/** Headers a proxy writes about the original request, which handlers read for links and redirects. */
+const FORWARDED_HOST = 'x-forwarded-host';
+const FORWARDED_PROTO = 'x-forwarded-proto';
 
-/** True when the request carries `Authorization` or one of the session cookies. */
-export function hasCredentials(
-  headers: IncomingHeaders,
-  sessionCookies: ReadonlySet<string>,
-): boolean {
+/**
+ * The host part of the key: `Host`, and — from a trusted proxy only — `X-Forwarded-Host` and
+ * `X-Forwarded-Proto` (what Express's `req.hostname` / `req.protocol` and Koa's `ctx.host` /
+ * `ctx.protocol` read when the app trusts its proxy), lower-cased. `undefined` when the request
+ * carries one of those headers and its peer is not a trusted proxy: the handler may or may not
+ * believe them (that is the app's own `trust proxy` setting), so such a request is neither
+ * served from nor stored into a shared entry.
+ */
+export function hostOf(req: KeelRequest, identity: ClientIdentity): string | undefined {
+  const host = headerForKey(req.headers, 'host').toLowerCase();
+  const forwardedHost = req.headers[FORWARDED_HOST];
+  const forwardedProto = req.headers[FORWARDED_PROTO];
+  if (forwardedHost === undefined && forwardedProto === undefined) return host;
+  if (!identity.trustsPeer(req)) return undefined;
+  const fh = headerForKey(req.headers, FORWARDED_HOST).toLowerCase();
+  const fp = headerForKey(req.headers, FORWARDED_PROTO).toLowerCase();
+  return `${host}\n${fh}\n${fp}`;
+}
+
+/** Cookies a route says identify nobody (analytics, consent): exact names and name prefixes. */
+export interface CookieRules {
+  exact: ReadonlySet<string>;
+  prefixes: readonly string[];
+}
+
+/** Compile `ignoreCookies`: names, or prefixes written with a trailing `*` (`_ga*`). */
+export function cookieRules(names: readonly string[]): CookieRules {
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  for (const name of names) {
+    if (name.endsWith('*')) prefixes.push(name.slice(0, -1));
+    else exact.add(name);
+  }
+  return { exact, prefixes };
+}
+
+function ignored(name: string, rules: CookieRules): boolean {
+  if (rules.exact.has(name)) return true;
+  for (const prefix of rules.prefixes) if (name.startsWith(prefix)) return true;
+  return false;
+}
+
+/**
+ * True when the request carries `Authorization` or any cookie the route does not ignore. Any
+ * cookie may be a session, whatever it is called (`myapp.sid`): as Varnish's built-in rules do,
+ * only cookies the route names as identifying nobody leave a request anonymous. Cookie names are
+ * compared exactly (RFC 6265: they are case-sensitive).
+ */
+export function hasCredentials(headers: IncomingHeaders, ignore: CookieRules): boolean {
   if (headers.authorization !== undefined) return true;
   const cookie = headers.cookie;
-  if (cookie === undefined || sessionCookies.size === 0) return false;
+  if (cookie === undefined) return false;
   const text = Array.isArray(cookie) ? cookie.join(';') : cookie;
   for (const pair of text.split(';')) {
+    if (pair.trim() === '') continue;
     const eq = pair.indexOf('=');
-    const name = (eq === -1 ? pair : pair.slice(0, eq)).trim().toLowerCase();
-    if (sessionCookies.has(name)) return true;
+    const name = (eq === -1 ? pair : pair.slice(0, eq)).trim();
+    if (!ignored(name, ignore)) return true;
   }
   return false;
 }

@@ -16,7 +16,7 @@ import {
   validatorFor,
 } from '@keel/core';
 import type { Lock } from '@keel/lock';
-import { type Cache, createCache, engineOf, isCache } from '../cache.js';
+import { type Cache, createCache, engineOf } from '../cache.js';
 import {
   type CacheEngine,
   type Flight,
@@ -29,84 +29,13 @@ import { type CachedEntry, type EntryMeta, freshness } from '../entry.js';
 import { SharedFillFailedError } from '../errors.js';
 import type { EntryRef } from '../types.js';
 import { type DispatchInit, revalidationToken } from './dispatch.js';
-import { cacheStatus, DEFAULT_STORED_HEADERS, replay, strongEtag } from './headers.js';
-import {
-  DEFAULT_SESSION_COOKIES,
-  hasCredentials,
-  type KeyRules,
-  normalizeVary,
-  primaryOf,
-  variantOf,
-} from './key.js';
+import { cacheStatus, replay, strongEtag } from './headers.js';
+import { hasCredentials, hostOf, normalizeVary, primaryOf, variantOf } from './key.js';
+import { parseRouteOptions, type ResponseCacheOptions, routeCache } from './options.js';
 import { judgeResponse, type PolicyRules } from './policy.js';
 
-/** Statuses stored by default (RFC 9110 §15.1 "heuristically cacheable", minus the rare ones). */
-export const DEFAULT_CACHEABLE_STATUSES: readonly number[] = [200, 203, 204, 300, 301, 404, 410];
-
-/** What to do with requests that carry `Authorization` or a session cookie. */
-export type CredentialsMode = 'bypass' | 'partition' | 'share';
-
-export interface ResponseCacheOptions<Raw = unknown> {
-  /**
-   * The cache to store in, shared with `cache.wrap()` and `cache.invalidate()`. Create one per
-   * application with `createCache({ client })`. @default a private in-memory cache
-   */
-  cache?: Cache;
-  /** Freshness of stored responses, ms. @default 60_000 */
-  ttlMs?: number;
-  /**
-   * Take freshness from the response's `s-maxage` / `max-age` / `Expires` (and RFC 5861
-   * `stale-while-revalidate` / `stale-if-error`) when it has them; `ttlMs` otherwise.
-   * `no-store`, `private` and `no-cache` are honoured either way. @default false
-   */
-  respectCacheControl?: boolean;
-  /** After `ttlMs`, serve the stale response this long while one background request refreshes it, ms. @default 0 */
-  staleWhileRevalidateMs?: number;
-  /** After `ttlMs`, serve the stale response this long when the handler fails (5xx, throws) or times out, ms. @default 0 */
-  staleIfErrorMs?: number;
-  /**
-   * With a stale response at hand (`staleIfErrorMs`), serve it when the handler has not started
-   * its response within this many ms. @default no timeout
-   */
-  originTimeoutMs?: number;
-  /** Statuses that may be stored. @default [200, 203, 204, 300, 301, 404, 410] */
-  statuses?: readonly number[];
-  /** Query parameters in the key: `allow` (only these) and/or `ignore` (never these). @default all, sorted */
-  query?: { allow?: readonly string[]; ignore?: readonly string[] };
-  /** Request headers always part of the key (besides those the response's `Vary` names). @default [] */
-  varyHeaders?: readonly string[];
-  /**
-   * A partition of the key (tenant, locale, user…). Return `undefined` for "no partition". With
-   * `credentials: 'partition'`, credentialed requests are cached only when it returns a value.
-   */
-  partition?: (req: KeelRequest<Raw>) => string | undefined;
-  /**
-   * Requests with `Authorization` or a session cookie: `bypass` the cache (default), cache them
-   * per `partition` (which must then identify the user; `private` responses are stored too), or
-   * `share` them (RFC 9111 §3.5 then still requires `public`, `s-maxage` or `must-revalidate`).
-   * @default 'bypass'
-   */
-  credentials?: CredentialsMode;
-  /** Cookie names that mark a session (case-insensitive). @default connect.sid, koa.sess, sid, session, … */
-  sessionCookies?: readonly string[];
-  /** Tags of stored responses, for `cache.invalidate({ tags })`. @default [] */
-  tags?: readonly string[] | ((req: KeelRequest<Raw>) => readonly string[]);
-  /** Response headers stored besides the defaults (Content-Type, Cache-Control, ETag, Vary…). @default [] */
-  storeHeaders?: readonly string[];
-  /** Largest body stored, bytes; larger responses are sent but not stored. @default 1_048_576 */
-  maxBodyBytes?: number;
-  /** How long a response found uncacheable makes its key skip the cache ("hit-for-miss"), ms. @default 10_000 */
-  hitForMissMs?: number;
-  /**
-   * A successful (2xx/3xx) POST, PUT, PATCH or DELETE invalidates every cached variant of its
-   * path (entries are tagged by path). @default false
-   */
-  invalidateOnUnsafe?: boolean;
-  /** The cache's name in `Cache-Status`, or `false` to send none. @default 'keel' */
-  cacheStatus?: string | false;
-  /** Add a strong `ETag` to stored responses that have none. @default true */
-  etag?: boolean;
-}
+export type { CredentialsMode, ResponseCacheOptions } from './options.js';
+export { DEFAULT_CACHEABLE_STATUSES } from './options.js';
 
 /** What the adapter does with a request. */
 export type CacheDecision =
@@ -152,28 +81,6 @@ export interface ResponseCache<Raw = unknown> {
   readonly cache: Cache;
   decide(req: KeelRequest<Raw>, env?: DecideEnv): Promise<CacheDecision>;
 }
-
-const KNOWN = [
-  'cache',
-  'ttlMs',
-  'respectCacheControl',
-  'staleWhileRevalidateMs',
-  'staleIfErrorMs',
-  'originTimeoutMs',
-  'statuses',
-  'query',
-  'varyHeaders',
-  'partition',
-  'credentials',
-  'sessionCookies',
-  'tags',
-  'storeHeaders',
-  'maxBodyBytes',
-  'hitForMissMs',
-  'invalidateOnUnsafe',
-  'cacheStatus',
-  'etag',
-] as const;
 
 /** Headers of the request not copied into a background revalidation. */
 const NOT_FORWARDED = new Set([
@@ -228,6 +135,12 @@ interface FillContext<Raw> {
 }
 
 const PASS: CacheDecision = { kind: 'pass', headers: {} };
+/**
+ * Statuses that answer something only this request asked (RFC 9110 §15.3.7, §15.5.13,
+ * §15.5.17): a part of the representation, or a failed `If-Match` / `If-Unmodified-Since` /
+ * `Range`. They are never stored and never mark the key uncacheable.
+ */
+const REQUEST_SPECIFIC: ReadonlySet<number> = new Set([206, 412, 416]);
 /** A background revalidation still running after this long is abandoned, ms. */
 const REFRESH_TIMEOUT_MS = 30_000;
 const flightKey = (ref: EntryRef) => `h\n${ref.id}\n${ref.variant}`;
@@ -236,71 +149,13 @@ const flightKey = (ref: EntryRef) => `h\n${ref.id}\n${ref.variant}`;
 export function createResponseCache<Raw = unknown>(
   options: ResponseCacheOptions<Raw> = {},
 ): ResponseCache<Raw> {
-  const v = validatorFor('responseCache');
-  v.knownOptions(options, KNOWN);
-  if (options.cache !== undefined && !isCache(options.cache)) {
-    throw v.fail('cache', options.cache, 'a cache from createCache()');
-  }
-  const cache = options.cache ?? createCache();
+  const cache = routeCache(options) ?? createCache();
   const engine: CacheEngine = engineOf(cache);
-  const ttlMs = v.positiveInteger('ttlMs', options.ttlMs, 60_000, 'ms');
-  const swrMs = v.nonNegativeInteger(
-    'staleWhileRevalidateMs',
-    options.staleWhileRevalidateMs,
-    0,
-    'ms',
-  );
-  const sieMs = v.nonNegativeInteger('staleIfErrorMs', options.staleIfErrorMs, 0, 'ms');
-  const originTimeoutMs =
-    options.originTimeoutMs === undefined
-      ? undefined
-      : v.positiveInteger('originTimeoutMs', options.originTimeoutMs, undefined, 'ms');
-  const statuses = new Set(numbers(v, 'statuses', options.statuses, DEFAULT_CACHEABLE_STATUSES));
-  const keyRules: KeyRules = {
-    allow: options.query?.allow ? strings(v, 'query.allow', options.query.allow) : undefined,
-    ignore: strings(v, 'query.ignore', options.query?.ignore ?? []),
-    headers: strings(v, 'varyHeaders', options.varyHeaders ?? [])
-      .map((h) => h.toLowerCase())
-      .sort(),
-  };
-  if (options.query !== undefined)
-    validatorFor('responseCache.query').knownOptions(options.query, ['allow', 'ignore']);
-  const partition = v.optionalFunc<(req: KeelRequest<Raw>) => string | undefined>(
-    'partition',
-    options.partition,
-  );
-  const credentials = v.oneOf(
-    'credentials',
-    options.credentials,
-    ['bypass', 'partition', 'share'],
-    'bypass',
-  );
-  if (credentials === 'partition' && !partition) {
-    throw v.fail('partition', partition, "a function when credentials is 'partition'");
-  }
-  const sessionCookies = new Set(
-    strings(v, 'sessionCookies', options.sessionCookies ?? DEFAULT_SESSION_COOKIES).map((c) =>
-      c.toLowerCase(),
-    ),
-  );
-  const tagsOption = options.tags;
-  if (tagsOption !== undefined && typeof tagsOption !== 'function') strings(v, 'tags', tagsOption);
-  const storedHeaders = [
-    ...DEFAULT_STORED_HEADERS,
-    ...strings(v, 'storeHeaders', options.storeHeaders ?? []).map((h) => h.toLowerCase()),
-  ];
-  const maxBodyBytes = v.positiveInteger('maxBodyBytes', options.maxBodyBytes, 1_048_576, 'bytes');
-  const hitForMissMs = v.positiveInteger('hitForMissMs', options.hitForMissMs, 10_000, 'ms');
-  const invalidateOnUnsafe = v.boolean('invalidateOnUnsafe', options.invalidateOnUnsafe, false);
-  const statusName =
-    options.cacheStatus === false
-      ? undefined
-      : v.string('cacheStatus', options.cacheStatus, 'keel', {
-          test: /^[A-Za-z][A-Za-z0-9_.:/-]*$/,
-          allowed: 'a token (letters, digits, _.:/-) or false',
-        });
-  const etag = v.boolean('etag', options.etag, true);
-  const respectCacheControl = v.boolean('respectCacheControl', options.respectCacheControl, false);
+  const config = parseRouteOptions(options, engine.events);
+  const { ttlMs, swrMs, sieMs, originTimeoutMs, statuses, keyRules, partition } = config;
+  const { credentials, ignoreCookies, storedHeaders, maxBodyBytes, hitForMissMs } = config;
+  const { invalidateOnUnsafe, statusName, etag, respectCacheControl, identity } = config;
+  const tagsOption = config.tags;
   const maxTtlMs = 86_400_000;
   const refreshes = new Map<string, FillContext<Raw>>();
   const counters = engine.counters;
@@ -370,22 +225,7 @@ export function createResponseCache<Raw = unknown>(
 
   async function decide(req: KeelRequest<Raw>, env: DecideEnv = {}): Promise<CacheDecision> {
     const method = req.method;
-    if (method !== 'GET' && method !== 'HEAD') {
-      if (!invalidateOnUnsafe) return PASS;
-      const tag = pathTag(req.path);
-      return {
-        kind: 'pass',
-        headers: {},
-        after: async (code) => {
-          if (code < 200 || code >= 400) return;
-          try {
-            await cache.invalidate({ tags: [tag] });
-          } catch (error) {
-            events.emit('cache.error', { operation: 'invalidate' }, { error });
-          }
-        },
-      };
-    }
+    if (method !== 'GET' && method !== 'HEAD') return unsafe(req);
     const token = revalidationToken(env.incoming);
     if (token !== undefined) {
       const pending = refreshes.get(token);
@@ -394,34 +234,73 @@ export function createResponseCache<Raw = unknown>(
         return fillDecision(pending);
       }
     }
+    const ctx = contextOf(req, env);
+    return 'kind' in ctx ? ctx : lookupAndDecide(ctx, 0);
+  }
+
+  /** Unsafe methods pass; with `invalidateOnUnsafe`, a success invalidates the path's entries. */
+  function unsafe(req: KeelRequest<Raw>): CacheDecision {
+    if (!invalidateOnUnsafe) return PASS;
+    const tag = pathTag(req.path);
+    return {
+      kind: 'pass',
+      headers: {},
+      after: async (code) => {
+        if (code < 200 || code >= 400) return;
+        try {
+          await cache.invalidate({ tags: [tag] });
+        } catch (error) {
+          events.emit('cache.error', { operation: 'invalidate' }, { error });
+        }
+      },
+    };
+  }
+
+  function bypass(reason: 'credentials' | 'untrusted-forwarded'): CacheDecision {
+    counters.bypasses++;
+    events.emit('cache.bypass', { reason });
+    return passWith({ fwd: 'bypass', detail: reason });
+  }
+
+  /** What keys this request, or the decision to leave the cache out of it. */
+  function contextOf(req: KeelRequest<Raw>, env: DecideEnv): RequestContext<Raw> | CacheDecision {
     let part: string | undefined;
     if (partition) {
       const value = partition(req);
       if (value !== undefined && (typeof value !== 'string' || value === '')) {
-        throw v.fail('partition', value, 'a function returning a non-empty string or undefined');
+        throw validatorFor('responseCache').fail(
+          'partition',
+          value,
+          'a function returning a non-empty string or undefined',
+        );
       }
       part = value;
     }
     let shared = true;
-    if (hasCredentials(req.headers, sessionCookies)) {
+    if (hasCredentials(req.headers, ignoreCookies)) {
       if (credentials === 'bypass' || (credentials === 'partition' && part === undefined)) {
-        counters.bypasses++;
-        events.emit('cache.bypass', { reason: 'credentials' });
-        return passWith({ fwd: 'bypass', detail: 'credentials' });
+        return bypass('credentials');
       }
       if (credentials === 'partition') shared = false;
     }
+    const host = identity === undefined ? '' : hostOf(req, identity);
+    if (host === undefined) {
+      engine.warnings.warn(
+        'untrustedForwardedHost',
+        'responseCache: a request carries X-Forwarded-Host or X-Forwarded-Proto from a peer that is not a trusted proxy, so it is not cached (the handler may believe those headers, and a client could then poison the entry of another host). Behind a proxy, pass identity: { trustProxy } as your framework trusts it',
+      );
+      return bypass('untrusted-forwarded');
+    }
     const routeTags = typeof tagsOption === 'function' ? tagsOption(req) : (tagsOption ?? []);
     const tags = invalidateOnUnsafe ? [...routeTags, pathTag(req.path)] : [...routeTags];
-    const ctx: RequestContext<Raw> = {
+    return {
       req,
-      id: hashKeyPart(primaryOf(req, keyRules, part)),
+      id: hashKeyPart(primaryOf(req, keyRules, part, host)),
       tags,
       variant: (vary) => variantOf(req.headers, vary),
       shared,
       env,
     };
-    return lookupAndDecide(ctx, 0);
   }
 
   function hit(ctx: RequestContext<Raw>, entry: CachedEntry, layer: 'l1' | 'store'): CacheDecision {
@@ -663,6 +542,13 @@ export function createResponseCache<Raw = unknown>(
           settle({ kind: 'not-stored' });
           return finish();
         }
+        if (REQUEST_SPECIFIC.has(response.status)) {
+          // It answers this request's own Range or preconditions, not the URL: no verdict on
+          // the key (one client's `Range` must not switch the route's caching off for all).
+          settle({ kind: 'not-stored' });
+          events.emit('cache.store', { key: ctx.id, stored: false, reason: 'request-specific' });
+          return finish();
+        }
         const rules: PolicyRules = {
           statuses,
           ttlMs,
@@ -769,24 +655,4 @@ export function createResponseCache<Raw = unknown>(
   }
 
   return { cache, decide };
-}
-
-function numbers(
-  v: ReturnType<typeof validatorFor>,
-  option: string,
-  value: unknown,
-  fallback: readonly number[],
-): number[] {
-  if (value === undefined) return [...fallback];
-  if (!Array.isArray(value) || !value.every((n) => Number.isInteger(n) && n >= 100 && n <= 599)) {
-    throw v.fail(option, value, 'an array of HTTP status codes');
-  }
-  return [...value];
-}
-
-function strings(v: ReturnType<typeof validatorFor>, option: string, value: unknown): string[] {
-  if (!Array.isArray(value) || !value.every((s) => typeof s === 'string' && s.length > 0)) {
-    throw v.fail(option, value, 'an array of non-empty strings');
-  }
-  return [...value];
 }

@@ -2,8 +2,9 @@ import type { KeelRequest } from '@keel/core';
 import { describe, expect, it } from 'vitest';
 import { cacheStatus, notModified, replay, strongEtag } from '../../src/http/headers.js';
 import {
-  DEFAULT_SESSION_COOKIES,
+  cookieRules,
   hasCredentials,
+  hostOf,
   normalizeVary,
   primaryOf,
   variantOf,
@@ -42,12 +43,39 @@ describe('cache keys', () => {
     expect(variantOf({}, '')).toBe('');
   });
 
-  it('detects credentials: Authorization or a session cookie', () => {
-    const cookies = new Set(DEFAULT_SESSION_COOKIES);
-    expect(hasCredentials({ authorization: 'x' }, cookies)).toBe(true);
-    expect(hasCredentials({ cookie: 'theme=dark; connect.sid=abc' }, cookies)).toBe(true);
-    expect(hasCredentials({ cookie: 'theme=dark' }, cookies)).toBe(false);
-    expect(hasCredentials({ cookie: 'SESSION=1' }, cookies)).toBe(true);
+  it('detects credentials: Authorization or any cookie the route does not ignore', () => {
+    const none = cookieRules([]);
+    expect(hasCredentials({ authorization: 'x' }, none)).toBe(true);
+    expect(hasCredentials({ cookie: 'myapp.sid=abc' }, none)).toBe(true);
+    expect(hasCredentials({ cookie: ' ; ' }, none)).toBe(false);
+    expect(hasCredentials({}, none)).toBe(false);
+    const analytics = cookieRules(['theme', '_ga*']);
+    expect(hasCredentials({ cookie: 'theme=dark; _ga=1; _ga_XYZ=2' }, analytics)).toBe(false);
+    expect(hasCredentials({ cookie: 'theme=dark; myapp.sid=abc' }, analytics)).toBe(true);
+    // Names are case-sensitive (RFC 6265): ignoring `theme` does not ignore `Theme`.
+    expect(hasCredentials({ cookie: 'Theme=dark' }, analytics)).toBe(true);
+    expect(hasCredentials({ cookie: ['theme=a', 'sid=b'] }, analytics)).toBe(true);
+  });
+
+  it('keeps repeated query values in order, and keys on the host', () => {
+    expect(primaryOf(req('/a', 'a=1&a=2'), rules, undefined)).not.toBe(
+      primaryOf(req('/a', 'a=2&a=1'), rules, undefined),
+    );
+    expect(primaryOf(req('/a', 'b=1&a=1&a=2'), rules, undefined)).toBe(
+      primaryOf(req('/a', 'a=1&a=2&b=1'), rules, undefined),
+    );
+    expect(primaryOf(req('/a', ''), rules, undefined, 'a.example')).not.toBe(
+      primaryOf(req('/a', ''), rules, undefined, 'b.example'),
+    );
+    const trusting = { trustsPeer: () => true } as never;
+    const distrusting = { trustsPeer: () => false } as never;
+    expect(hostOf(req('/a', '', { host: 'A.Example' }), distrusting)).toBe('a.example');
+    expect(hostOf(req('/a', '', { host: 'a', 'x-forwarded-host': 'evil' }), distrusting)).toBe(
+      undefined,
+    );
+    expect(hostOf(req('/a', '', { host: 'a', 'x-forwarded-proto': 'http' }), trusting)).toBe(
+      'a\n\nhttp',
+    );
   });
 });
 
