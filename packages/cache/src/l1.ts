@@ -11,14 +11,14 @@
  * version the invalidation just removed, so every write into the L1 carries the `sequence` seen
  * before its store call and is dropped if an invalidation happened since.
  */
-import { type Clock, ExpiringMap, hashKeyPart } from '@keel/core';
+import { type Clock, ENTRY_OVERHEAD_BYTES, ExpiringMap, hashKeyPart, retainable } from '@keel/core';
 import type { CachedEntry, EntryMeta } from './entry.js';
 import type { EntryRef } from './types.js';
 
 export interface L1Options {
   /** Most entries kept in process. @default 1_000 */
   maxEntries?: number;
-  /** Most body bytes kept in process. @default 16 MiB */
+  /** Most bytes entries keep alive in process (bodies and a fixed cost per entry). @default 16 MiB */
   maxBytes?: number;
   /** Longest an entry stays in the L1, ms, whatever its TTL: the safety net. @default 5_000 */
   ttlMs?: number;
@@ -100,18 +100,21 @@ export class L1 {
       this.#tags.set(hash, version, until);
     }
     this.#records.set(ref.id, { vary: ref.vary, gen: entry.gen }, until);
+    // A body read from Redis is a slice of the socket's read chunk (up to 64 KiB), and a fresh
+    // fill's a slice of a pooled slab: keep a copy of its own, or keep the whole block.
+    const body = retainable(entry.body);
     this.#entries.set(
       `${ref.id}\n${ref.variant}`,
       {
         meta: entry.meta,
-        body: entry.body,
+        body,
         gen: entry.gen,
         tags,
         ageAtPut: entry.ageMs,
         putAt: this.#clock(),
       },
       until,
-      entry.body.length,
+      ENTRY_OVERHEAD_BYTES + body.buffer.byteLength,
     );
   }
 
