@@ -31,7 +31,7 @@ describe('ExpiringMap', () => {
     expect(map.ttl('b')).toBe(-1);
   });
 
-  it('drops expired entries on writes without reads (no timers, bounded memory)', () => {
+  it('drops expired entries on writes without reads (bounded memory between sweeps)', () => {
     const clock = createManualClock();
     const map = new ExpiringMap<number, number>({ clock, maxEntries: 1_000_000 });
     for (let i = 0; i < 1000; i++) map.set(i, i, clock() + 10);

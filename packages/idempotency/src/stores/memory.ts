@@ -49,7 +49,7 @@ interface MemoryRecord {
 
 const KNOWN = ['maxEntries', 'maxBytes', 'clock'] as const;
 
-/** An in-memory {@link IdempotencyStore}: per process, bounded, no timers. */
+/** An in-memory {@link IdempotencyStore}: per process, bounded, swept by an unref'd timer. */
 export function createMemoryIdempotencyStore(
   options: MemoryIdempotencyStoreOptions = {},
 ): IdempotencyStore {

@@ -1,7 +1,7 @@
 /**
  * The in-memory lock store: the same statuses and semantics as the Lua scripts, for
- * single-process apps and tests. Bounded (`maxLocks`), no timers, expiry on an injectable
- * monotonic clock.
+ * single-process apps and tests. Bounded (`maxLocks`), expiry on an injectable monotonic
+ * clock; expired locks are swept by core's unref'd timer (it never keeps the process alive).
  *
  * Fencing tokens come from one counter for the whole store rather than one per resource: they
  * are still strictly increasing per resource, and the store needs no per-resource state that
