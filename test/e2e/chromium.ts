@@ -77,7 +77,9 @@ export async function launchChromium(): Promise<RunningChromium> {
       chrome.kill('SIGKILL');
       await once(chrome, 'exit');
     }
-    rmSync(profile, { recursive: true, force: true });
+    // Chromium's helper processes outlive a SIGKILL of the browser for a moment, still writing
+    // into the profile: retry instead of failing on ENOTEMPTY.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     const browser = await chromium.connectOverCDP(await devToolsEndpoint(chrome), {

@@ -84,7 +84,9 @@ describe('sessions in headless Chromium', () => {
       await once(chrome, 'exit');
     }
     if (instance) await stopInstance(instance);
-    rmSync(profile, { recursive: true, force: true });
+    // Chromium's helper processes outlive a SIGKILL of the browser for a moment, still writing
+    // into the profile: retry instead of failing on ENOTEMPTY.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     const cleanup = createRedisClient({ url: redisUrl() }) as Redis;
     await once(cleanup, 'ready');
     await cleanupPrefix(cleanup, prefix);
