@@ -93,9 +93,12 @@ export async function decide(
   if (c.events.active && !dryRun) {
     c.events.emit('rate-limit.allowed', { limiter: c.name, key, source });
   }
-  const charged = dryRun
-    ? undefined
-    : { ...storeCheck, receipts: result.decisions.map((d) => d.receipt) };
+  let charged: StoreRefund | undefined;
+  if (!dryRun) {
+    const receipts: number[] = [];
+    for (const d of result.decisions) receipts.push(d.receipt);
+    charged = { clientKey: key, cost: units, policies: resolved.policies, receipts };
+  }
   return { kind: 'allowed', source, list, store: used, charged };
 }
 
@@ -123,19 +126,24 @@ function states(
   list: readonly StorePolicy[],
   decisions: readonly AlgorithmDecision[],
 ): PolicyState[] {
-  return decisions.map((d, i) => {
+  // A loop, not map() with a spread: this runs on every decision.
+  const states: PolicyState[] = [];
+  for (let i = 0; i < decisions.length; i++) {
+    const d = decisions[i]!;
+    const p = list[i]!;
     const state: PolicyState = {
       name: c.policies[i]!.name,
-      limit: list[i]!.limit,
-      windowMs: list[i]!.windowMs,
-      burst: list[i]!.burst,
+      limit: p.limit,
+      windowMs: p.windowMs,
+      burst: p.burst,
       remaining: d.remaining,
       resetMs: d.resetMs,
       retryAfterMs: d.retryAfterMs,
       violated: !d.allowed,
     };
-    return d.blocked ? { ...state, blocked: d.blocked } : state;
-  });
+    states.push(d.blocked ? { ...state, blocked: d.blocked } : state);
+  }
+  return states;
 }
 
 function refused(

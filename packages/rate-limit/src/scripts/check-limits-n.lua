@@ -24,7 +24,7 @@
 ]]
 local rcall = redis.call
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
-local fmt, match, byte = string.format, string.match, string.byte
+local fmt, match = string.format, string.match
 
 -- The algorithms are inline branches of one loop, not functions: a script's functions are
 -- created anew on every call, and on the hot path that costs more than any of them computes.
@@ -38,7 +38,7 @@ else
   -- carries its own times, so a lingering key never changes a decision, only memory use.
   now, ttlFloor = tonumber(ARGV[1]), 60000
 end
-local cost, dry = tonumber(ARGV[2]), false
+local cost, dry = tonumber(ARGV[2]), nil
 if not cost then cost, dry = tonumber(match(ARGV[2], '^p(%d+)$')), true end
 local n, argc = #KEYS, #ARGV
 if not now or not cost or (argc ~= 2 + 4 * n and argc ~= 2 + 5 * n) then return { 2 } end
@@ -46,7 +46,7 @@ if not now or not cost or (argc ~= 2 + 4 * n and argc ~= 2 + 5 * n) then return 
 -- Writes of the allowed policies, made once every policy allowed: (key, value, ttl) triples;
 -- a sliding log's value is false (it adds members instead of setting a value). Blocks started
 -- by a refusal: (key, until, duration) triples, written although nothing is charged.
-local out, writes, blocks, allowed = { 0 }, {}, nil, true
+local out, writes, nw, blocks, allowed = { 0 }, {}, 0, nil, true
 for i = 1, n do
   local a = 3 + 4 * (i - 1)
   local code = ARGV[a]
@@ -93,7 +93,7 @@ for i = 1, n do
         if count > 0 then
           local newest = rcall('ZRANGE', key, -1, -1, 'WITHSCORES')
           reset = tonumber(newest[2]) + w - now
-          if byte(newest[1]) == 98 then held = reset + now end
+          if string.byte(newest[1]) == 98 then held = reset + now end
         end
       end
     else
@@ -102,7 +102,7 @@ for i = 1, n do
         -- A block's entries ('b:<n>') are the newest: they fill the log until it ends.
         local newest = rcall('ZRANGE', key, -1, -1, 'WITHSCORES')
         reset = tonumber(newest[2]) + w - now
-        if byte(newest[1]) == 98 then held = reset + now end
+        if string.byte(newest[1]) == 98 then held = reset + now end
       end
       if cost <= limit then
         local j = count + cost - limit - 1
@@ -222,8 +222,8 @@ for i = 1, n do
   end
 
   if ok then
-    local at = #writes
-    writes[at + 1], writes[at + 2], writes[at + 3] = key, value, ttl
+    writes[nw + 1], writes[nw + 2], writes[nw + 3] = key, value, ttl
+    nw = nw + 3
   else
     allowed = false
     if argc > 2 + 4 * n and retry ~= -1 and not held then
@@ -238,9 +238,10 @@ for i = 1, n do
       end
     end
   end
-  local at = #out
+  -- Counted, not `#out`: a table's length is a search, on every policy of every call.
+  local at = 5 * i - 4
   out[at + 1], out[at + 2], out[at + 3], out[at + 4], out[at + 5] =
-    mark or (ok and 1 or 0), remaining, reset, retry, receipt
+    ok and 1 or mark or 0, remaining, reset, retry, receipt
 end
 
 if not allowed then
@@ -273,7 +274,7 @@ if not allowed then
   return out
 end
 if dry then return out end
-for j = 1, #writes, 3 do
+for j = 1, nw, 3 do
   local key, value, ttl = writes[j], writes[j + 1], writes[j + 2]
   if value then
     rcall('SET', key, value, 'PX', ttl)

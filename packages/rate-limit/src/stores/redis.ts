@@ -57,10 +57,21 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     evictionImpact: 'an evicted counter starts again from zero and lets a client past its limit',
   });
 
+  /** Joined key parts per (usually static) parts array, so a check does not re-join them. */
+  const joined = new WeakMap<readonly string[], string>();
   const keysOf = (clientKey: string, policies: readonly StorePolicy[]) => {
     // Hash once per check: every key of the check shares this tag.
     const base = `${keyspace.prefix}${keyspace.tag(clientKey)}:`;
-    return policies.map((p) => base + p.keyParts.join(':'));
+    const keys: string[] = [];
+    for (const p of policies) {
+      let parts = joined.get(p.keyParts);
+      if (parts === undefined) {
+        parts = p.keyParts.join(':');
+        joined.set(p.keyParts, parts);
+      }
+      keys.push(base + parts);
+    }
+    return keys;
   };
   const now = () => (clockForTests ? clockForTests() : '');
 
