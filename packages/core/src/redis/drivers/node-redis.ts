@@ -81,9 +81,11 @@ const isNoScript = (error: unknown) =>
 export function nodeRedisDriver(client: AnyNodeRedis): KeelRedisClient {
   const cluster = isClusterClient(client);
   // Readiness as ioredis words it: never connected (`wait`), connecting, reconnecting, closed.
-  let everReady = false;
+  let everReady = cluster ? client.isOpen : client.isReady;
   let ended = false;
-  let clusterReady = false;
+  // A Cluster has no `isReady`: open and not disconnected since counts as ready (its commands
+  // wait for the slot map themselves). One connected before Keel saw it is ready already.
+  let clusterReady = cluster && client.isOpen;
   client.on('ready', () => {
     everReady = true;
   });
