@@ -9,7 +9,12 @@
  * layers over claims.ts.
  */
 import { isStoreFailure, validatorFor } from '@keel/core';
-import { ClaimKeeper } from './claims.js';
+import {
+  ClaimKeeper,
+  type ClaimOutcome,
+  type ClaimSettings,
+  type IdempotencyClaim,
+} from './claims.js';
 import {
   IdempotencyKeyReusedError,
   IdempotencyRequestInFlightError,
@@ -17,7 +22,7 @@ import {
 } from './errors.js';
 import { canonicalJson, hashFingerprint, sha256 } from './fingerprint.js';
 import { type ClaimOptions, parseClaimSettings } from './options.js';
-import type { IdempotencyStore } from './types.js';
+import type { Completion, IdempotencyStore } from './types.js';
 
 /** Turns a result into bytes to store, and back. */
 export interface ResultCodec {
@@ -131,47 +136,50 @@ export function createIdempotentRunner(options: IdempotentRunnerOptions): Idempo
     1024 * 1024,
     'bytes',
   );
-  const keeper = new ClaimKeeper(claims);
-  const { events } = claims;
+  return new Runner({ name, codec, maxResultBytes, keeper: new ClaimKeeper(claims), claims });
+}
 
-  async function run<T>(key: string, fn: () => T | Promise<T>, opts?: RunOptions): Promise<T> {
+/** The parsed options of one runner. */
+interface RunnerConfig {
+  readonly name: string;
+  readonly codec: ResultCodec;
+  readonly maxResultBytes: number;
+  readonly keeper: ClaimKeeper;
+  readonly claims: ClaimSettings;
+}
+
+/** One operation's runs: claim by key, run, store the result, or answer from the record. */
+class Runner implements IdempotentRunner {
+  readonly name: string;
+
+  constructor(private readonly config: RunnerConfig) {
+    this.name = config.name;
+  }
+
+  async run<T>(key: string, fn: () => T | Promise<T>, options?: RunOptions): Promise<T> {
+    const { keeper, codec, claims } = this.config;
     if (typeof key !== 'string' || key.length === 0) {
-      throw v.fail('key', key, 'a non-empty string (a message, job or payment id)');
+      throw validatorFor('run').fail(
+        'key',
+        key,
+        'a non-empty string (a message, job or payment id)',
+      );
     }
     // 132 bits of SHA-256, as for HTTP records; the 3-item array keeps apart HTTP's 2-item one.
-    const record = sha256(JSON.stringify(['call', name, key])).slice(0, 22);
-    const fingerprint = fingerprintOf(opts?.fingerprint);
-    let outcome: Awaited<ReturnType<ClaimKeeper['claim']>>;
+    const record = sha256(JSON.stringify(['call', this.name, key])).slice(0, 22);
+    let outcome: ClaimOutcome;
     try {
-      outcome = await keeper.claim(record, fingerprint);
+      outcome = await keeper.claim(record, fingerprintOf(options?.fingerprint));
     } catch (error) {
       // Fail closed: the function never runs without a claim.
       if (isStoreFailure(error)) {
-        events.emit('idempotency.rejected', { reason: 'store-unavailable' }, { error });
+        claims.events.emit('idempotency.rejected', { reason: 'store-unavailable' }, { error });
       }
       throw error;
     }
     switch (outcome.kind) {
-      case 'execute': {
-        let value: T;
-        try {
-          value = await fn();
-        } catch (error) {
-          // A failed call may run again: give the key up for the retry.
-          await keeper.release(outcome.claim, 'error');
-          throw error;
-        }
-        let done: ReturnType<typeof completion>;
-        try {
-          done = completion(value);
-        } catch (error) {
-          // The call ran: a result the codec cannot encode still must not run it again.
-          await keeper.complete(outcome.claim, { stored: false, status: RESULT_STATUS });
-          throw error;
-        }
-        await keeper.complete(outcome.claim, done);
-        return value;
-      }
+      case 'execute':
+        return this.execute(outcome.claim, fn);
       case 'replay':
         return codec.decode(outcome.response.body) as T;
       case 'in-flight':
@@ -186,31 +194,51 @@ export function createIdempotentRunner(options: IdempotentRunnerOptions): Idempo
     }
   }
 
-  /** The result as stored; too large a result keeps only the fact that the call ran. */
-  function completion(value: unknown) {
-    const encoded = codec.encode(value);
-    const body = typeof encoded === 'string' ? Buffer.from(encoded, 'utf8') : encoded;
-    if (body.byteLength > maxResultBytes) return { stored: false as const, status: RESULT_STATUS };
-    return { stored: true as const, response: { status: RESULT_STATUS, headers: {}, body } };
+  wrap<A extends unknown[], T>(fn: (...args: A) => T | Promise<T>, options: WrapOptions<A>) {
+    const v = validatorFor('wrap');
+    v.func('fn', fn);
+    const keyOf = v.func<WrapOptions<A>['key']>('key', options?.key);
+    const fingerprint = v.optionalFunc<NonNullable<WrapOptions<A>['fingerprint']>>(
+      'fingerprint',
+      options.fingerprint,
+    );
+    return (...args: A) =>
+      this.run<Awaited<T>>(keyOf(...args), async (): Promise<Awaited<T>> => await fn(...args), {
+        fingerprint: fingerprint?.(...args),
+      });
   }
 
-  return {
-    name,
-    run,
-    wrap<A extends unknown[], T>(fn: (...args: A) => T | Promise<T>, wrap: WrapOptions<A>) {
-      const w = validatorFor('wrap');
-      w.func('fn', fn);
-      const keyOf = w.func<WrapOptions<A>['key']>('key', wrap?.key);
-      const fingerprint = w.optionalFunc<NonNullable<WrapOptions<A>['fingerprint']>>(
-        'fingerprint',
-        wrap.fingerprint,
-      );
-      return (...args: A) =>
-        run<Awaited<T>>(keyOf(...args), async (): Promise<Awaited<T>> => await fn(...args), {
-          fingerprint: fingerprint?.(...args),
-        });
-    },
-  };
+  /** Run under the claim: release it when `fn` throws, else store what it returned. */
+  private async execute<T>(claim: IdempotencyClaim, fn: () => T | Promise<T>): Promise<T> {
+    const { keeper } = this.config;
+    let value: T;
+    try {
+      value = await fn();
+    } catch (error) {
+      // A failed call may run again: give the key up for the retry.
+      await keeper.release(claim, 'error');
+      throw error;
+    }
+    let done: Completion;
+    try {
+      done = this.completion(value);
+    } catch (error) {
+      // The call ran: a result the codec cannot encode still must not run it again.
+      await keeper.complete(claim, { stored: false, status: RESULT_STATUS });
+      throw error;
+    }
+    await keeper.complete(claim, done);
+    return value;
+  }
+
+  /** The result as stored; too large a result keeps only the fact that the call ran. */
+  private completion(value: unknown): Completion {
+    const { codec, maxResultBytes } = this.config;
+    const encoded = codec.encode(value);
+    const body = typeof encoded === 'string' ? Buffer.from(encoded, 'utf8') : encoded;
+    if (body.byteLength > maxResultBytes) return { stored: false, status: RESULT_STATUS };
+    return { stored: true, response: { status: RESULT_STATUS, headers: {}, body } };
+  }
 }
 
 /**
