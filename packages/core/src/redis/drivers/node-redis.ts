@@ -82,15 +82,11 @@ export function nodeRedisDriver(client: AnyNodeRedis): KeelRedisClient {
   const cluster = isClusterClient(client);
   // Readiness as ioredis words it: never connected (`wait`), connecting, reconnecting, closed.
   let everReady = cluster ? client.isOpen : client.isReady;
-  let ended = false;
   // A Cluster has no `isReady`: open and not disconnected since counts as ready (its commands
   // wait for the slot map themselves). One connected before Keel saw it is ready already.
   let clusterReady = cluster && client.isOpen;
   client.on('ready', () => {
     everReady = true;
-  });
-  client.on('end', () => {
-    ended = true;
   });
   if (cluster) {
     client.on('connect', () => {
@@ -99,7 +95,6 @@ export function nodeRedisDriver(client: AnyNodeRedis): KeelRedisClient {
     });
     client.on('disconnect', () => {
       clusterReady = false;
-      ended = true;
     });
   }
   const isReady = () => (cluster ? clusterReady && client.isOpen : client.isReady);
@@ -179,7 +174,9 @@ export function nodeRedisDriver(client: AnyNodeRedis): KeelRedisClient {
     get status() {
       if (isReady()) return 'ready';
       if (client.isOpen) return everReady ? 'reconnecting' : 'connecting';
-      return ended ? 'end' : 'wait';
+      // node-redis never connects by itself (no lazyConnect): a client that is not open was
+      // never connected or was closed, and either way every command fails at once.
+      return 'end';
     },
     connect: () => {
       client.connect().catch(() => {});
