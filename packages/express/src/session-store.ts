@@ -139,6 +139,16 @@ function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): Prom
 export class SessionStore extends loadStore() {
   /** The repository behind the store: bulk calls, user index, everything Keel adds. */
   readonly repository: SessionRepository;
+  // connect-redis's option properties, readable as on its RedisStore (code that reads them
+  // back keeps working after the one-line switch), with its defaults.
+  /** The Redis client given, or undefined for memory. */
+  readonly client: SessionStoreOptions['client'];
+  readonly prefix: string;
+  readonly ttl: number | ((session: SessionData) => number);
+  readonly scanCount: number;
+  readonly serializer: SessionSerializer;
+  readonly disableTTL: boolean;
+  readonly disableTouch: boolean;
   readonly #ttl: number | ((session: SessionData) => number);
   readonly #disableTTL: boolean;
   readonly #disableTouch: boolean;
@@ -161,6 +171,13 @@ export class SessionStore extends loadStore() {
     this.#ttl = ttl;
     this.#disableTTL = disableTTL;
     this.#disableTouch = disableTouch;
+    this.client = options.client;
+    this.prefix = options.prefix ?? 'sess:';
+    this.ttl = ttl;
+    this.scanCount = options.scanCount ?? 100;
+    this.serializer = options.serializer ?? JSON;
+    this.disableTTL = disableTTL;
+    this.disableTouch = disableTouch;
     this.#slide = !disableTouch && !disableTTL;
     const seconds = (value: number | undefined) =>
       value === undefined ? undefined : Math.round(value * 1000);
