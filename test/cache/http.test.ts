@@ -45,6 +45,18 @@ describe.each(frameworks)('%s response cache', (_name, makeApp) => {
     expect((await request(app).get('/r')).body).toEqual({ n: 2 });
   });
 
+  it("caps a response's freshness at the cache's maxTtlMs", async () => {
+    const clock = createManualClock();
+    const cache = createCache({ clock, maxTtlMs: 10_000 });
+    const { app, calls, stored } = setup({ cache, ttlMs: 60_000 });
+    await request(app).get('/r').expect(200);
+    await stored();
+    expect((await request(app).get('/r')).headers['cache-status']).toBe('keel; hit; ttl=10');
+    clock.advance(10_000);
+    expect((await request(app).get('/r')).body).toEqual({ n: 2 });
+    expect(calls()).toBe(2);
+  });
+
   it('answers HEAD from the stored GET, and never stores from a HEAD', async () => {
     const { app, calls } = setup();
     const headFirst = await request(app).head('/r').expect(200);

@@ -60,6 +60,9 @@ export type Gate =
   /** Another process's fill failed: serve stale or fail, do not retry the origin in turn. */
   | { kind: 'failed' };
 
+/** What `gate` answers in `wait` mode: it never skips, so never `busy`. */
+export type WaitGate = Exclude<Gate, { kind: 'busy' }>;
+
 /** An in-process single flight: the first caller fills, the others await `result`. */
 export class Flight<T> {
   readonly result: Promise<T>;
@@ -77,6 +80,12 @@ export class Flight<T> {
     this.result.catch(() => {});
   }
 }
+
+/**
+ * What the engine's table needs of a flight, whatever it carries: a `Flight<T>` is one of
+ * these for every `T`, so storing and ending flights takes no cast.
+ */
+type FlightEntry = Pick<Flight<unknown>, 'id' | 'tags'>;
 
 /** Counters behind `cache.stats()`. */
 export interface Counters {
@@ -98,6 +107,8 @@ export interface EngineInit {
   waitMs: number;
   /** How long a failed fill's marker stops other processes' waiters, ms. */
   failedFillMs: number;
+  /** Longest anything lives in the store (`createCache({ maxTtlMs })`), ms. */
+  maxTtlMs: number;
   events: KeelEvents;
   /** The cache's one-time warnings (`warnings` option), shared by its response caches. */
   warnings: Warnings;
@@ -134,6 +145,7 @@ export class CacheEngine {
   readonly l1: L1 | undefined;
   readonly bus: InvalidationBus | undefined;
   readonly waitMs: number;
+  readonly maxTtlMs: number;
   readonly events: KeelEvents;
   readonly warnings: Warnings;
   readonly counters: Counters = {
@@ -148,7 +160,7 @@ export class CacheEngine {
   readonly #lock: LockManager | undefined;
   readonly #failedFillMs: number;
   readonly #clock: Clock;
-  readonly #flights = new Map<string, Flight<unknown>>();
+  readonly #flights = new Map<string, FlightEntry>();
   readonly #vary: ExpiringMap<string, string>;
 
   constructor(init: EngineInit) {
@@ -157,6 +169,7 @@ export class CacheEngine {
     this.bus = init.bus;
     this.#lock = init.lock;
     this.waitMs = init.waitMs;
+    this.maxTtlMs = init.maxTtlMs;
     this.#failedFillMs = init.failedFillMs;
     this.events = init.events;
     this.warnings = init.warnings;
@@ -255,19 +268,22 @@ export class CacheEngine {
     return names.every((tag) => current.get(tag) === written[tag]);
   }
 
-  /** The flight in progress under `key`, if any. */
+  /**
+   * The flight in progress under `key`, if any. Keys are namespaced by what they carry (`d\n`
+   * data values, `h\n` HTTP outcomes), so the caller names the `T` it was started with.
+   */
   flight<T>(key: string): Flight<T> | undefined {
     return this.#flights.get(key) as Flight<T> | undefined;
   }
 
   startFlight<T>(key: string, id: string, tags: readonly string[]): Flight<T> {
     const flight = new Flight<T>(id, tags);
-    this.#flights.set(key, flight as Flight<unknown>);
+    this.#flights.set(key, flight);
     return flight;
   }
 
   /** Forget a flight once its write is done (new callers then read the store). */
-  endFlight(key: string, flight: Flight<unknown>): void {
+  endFlight<T>(key: string, flight: Flight<T>): void {
     if (this.#flights.get(key) === flight) this.#flights.delete(key);
   }
 
@@ -290,6 +306,13 @@ export class CacheEngine {
    * lock meanwhile (the holder may have finished without storing). A lock store that does not
    * answer never blocks a fill.
    */
+  gate(
+    ref: EntryRef,
+    variantOf: VariantOf,
+    tags: readonly string[],
+    mode: 'wait',
+  ): Promise<WaitGate>;
+  gate(ref: EntryRef, variantOf: VariantOf, tags: readonly string[], mode: 'skip'): Promise<Gate>;
   async gate(
     ref: EntryRef,
     variantOf: VariantOf,
@@ -303,6 +326,8 @@ export class CacheEngine {
       try {
         return (await lock.tryAcquire(resource)) ?? null;
       } catch {
+        // The fill goes on without the lock (a second origin call at worst). Not silent: the
+        // lock shares the cache's events and has already emitted `lock.failed` with the error.
         return undefined;
       }
     };
