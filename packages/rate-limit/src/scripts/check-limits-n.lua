@@ -38,15 +38,18 @@ else
   -- carries its own times, so a lingering key never changes a decision, only memory use.
   now, ttlFloor = tonumber(ARGV[1]), 60000
 end
-local cost, dry = tonumber(ARGV[2]), nil
-if not cost then cost, dry = tonumber(match(ARGV[2], '^p(%d+)$')), true end
-local n, argc = #KEYS, #ARGV
-if not now or not cost or (argc ~= 2 + 4 * n and argc ~= 2 + 5 * n) then return { 2 } end
+local cost, n, argc, dry = tonumber(ARGV[2]), #KEYS, #ARGV
+if not now or not cost or (argc ~= 2 + 4 * n and argc ~= 2 + 5 * n) then
+  -- Checked here, off the path of a plain check: a peek's 'p<cost>', or bad arguments.
+  cost, dry = tonumber(match(ARGV[2], '^p(%d+)$')), true
+  if not now or not cost or (argc ~= 2 + 4 * n and argc ~= 2 + 5 * n) then return { 2 } end
+end
 
 -- Writes of the allowed policies, made once every policy allowed: (key, value, ttl) triples;
 -- a sliding log's value is false (it adds members instead of setting a value). Blocks started
--- by a refusal: (key, until, duration) triples, written although nothing is charged.
-local out, writes, nw, blocks, allowed = { 0 }, {}, 0, nil, true
+-- by a refusal: (key, duration, algorithm, window, log size) tuples, written although nothing
+-- is charged.
+local out, writes, nw, allowed, blocks = { 0 }, {}, 0, true
 for i = 1, n do
   local a = 3 + 4 * (i - 1)
   local code = ARGV[a]
