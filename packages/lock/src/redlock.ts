@@ -22,7 +22,7 @@
 import type { Attempt, Extension, LockBackend } from './backend.js';
 import { LockQuorumError, type QuorumTally } from './errors.js';
 import { type AcquireReply, type HoldStatus, ScriptStatus } from './status.js';
-import type { LockStore } from './store.js';
+import type { LateGrantHandler, LockStore } from './store.js';
 
 type Settled<T> = PromiseSettledResult<T> | undefined;
 
@@ -88,20 +88,139 @@ export function quorumBackend(
   now: () => number,
   driftMs: (ttlMs: number) => number,
 ): LockBackend {
-  const quorum = Math.floor(stores.length / 2) + 1;
+  return new QuorumBackend(stores, now, driftMs);
+}
 
-  async function releaseAll(resource: string, token: string) {
-    return Promise.allSettled(stores.map((store) => store.release(resource, token)));
+const isOk = (status: HoldStatus) => status === ScriptStatus.OK;
+
+class QuorumBackend implements LockBackend {
+  readonly #stores: readonly LockStore[];
+  readonly #now: () => number;
+  readonly #driftMs: (ttlMs: number) => number;
+  readonly #quorum: number;
+
+  constructor(stores: readonly LockStore[], now: () => number, driftMs: (ttlMs: number) => number) {
+    this.#stores = stores;
+    this.#now = now;
+    this.#driftMs = driftMs;
+    this.#quorum = Math.floor(stores.length / 2) + 1;
+  }
+
+  async attempt(
+    resource: string,
+    token: string,
+    ttlMs: number,
+    onLateGrant?: LateGrantHandler,
+  ): Promise<Attempt> {
+    const sentAt = this.#now();
+    const calls = this.#stores.map((store) => store.acquire(resource, token, ttlMs, onLateGrant));
+    const early = await gather(calls, (reply) => reply.status !== ScriptStatus.BUSY, this.#quorum);
+    const granted: Granted[] = [];
+    early.forEach((result, i) => {
+      if (result?.status === 'fulfilled' && result.value.status !== ScriptStatus.BUSY) {
+        granted.push({ store: this.#stores[i]!, fence: result.value.fence });
+      }
+    });
+    const decided =
+      granted.length >= this.#quorum
+        ? await this.#decide(resource, ttlMs, sentAt, granted)
+        : undefined;
+    if (typeof decided === 'object') return decided;
+    return this.#failed(resource, token, calls, decided);
+  }
+
+  /** A quorum granted: the lock, or why it cannot be handed out after all. */
+  async #decide(
+    resource: string,
+    ttlMs: number,
+    sentAt: number,
+    granted: readonly Granted[],
+  ): Promise<Attempt | string> {
+    const deadline = sentAt + ttlMs - this.#driftMs(ttlMs);
+    const fence = Math.max(...granted.map((node) => node.fence));
+    const behind = this.#laggards(fence, granted);
+    if (this.#now() >= deadline) return 'the quorum answered after the lock validity ran out';
+    if (behind === undefined) return { kind: 'acquired', fence, sentAt };
+    if (!(await this.#raise(resource, fence, granted, behind))) {
+      return 'the fencing counters could not be brought level on a quorum';
+    }
+    // Raising took a round trip: the validity is checked again.
+    if (this.#now() < deadline) return { kind: 'acquired', fence, sentAt };
+    return 'the lock validity ran out while the fencing counters were brought level';
+  }
+
+  /**
+   * Failed (`why`, or no quorum granted): wait for the stragglers (each under its deadline),
+   * then take back whatever this attempt took, on every node, before saying so.
+   */
+  async #failed(
+    resource: string,
+    token: string,
+    calls: readonly Promise<AcquireReply>[],
+    why: string | undefined,
+  ): Promise<Attempt> {
+    const all = await Promise.allSettled(calls);
+    await this.cleanup(resource, token);
+    const { errors, ...counts } = tally(all, this.#quorum);
+    if (
+      why !== undefined ||
+      (counts.failed > 0 && counts.granted + counts.failed >= this.#quorum)
+    ) {
+      throw new LockQuorumError(resource, counts, errors, why);
+    }
+    const waits = all.flatMap((r) =>
+      r.status === 'fulfilled' && r.value.status === ScriptStatus.BUSY && r.value.ttlMs >= 0
+        ? [r.value.ttlMs]
+        : [],
+    );
+    return { kind: 'busy', retryAfterMs: waits.length > 0 ? Math.min(...waits) : undefined };
+  }
+
+  async extend(resource: string, token: string, ttlMs: number): Promise<Extension> {
+    const sentAt = this.#now();
+    const calls = this.#stores.map((store) => store.extend(resource, token, ttlMs));
+    const early = await gather(calls, isOk, this.#quorum);
+    const ok = early.filter((r) => r?.status === 'fulfilled' && isOk(r.value)).length;
+    if (ok >= this.#quorum) return { ok: true, sentAt };
+    const { errors, ...counts } = tally(await Promise.allSettled(calls), this.#quorum);
+    if (counts.granted + counts.failed >= this.#quorum) {
+      throw new LockQuorumError(resource, counts, errors, 'extend could not reach a quorum');
+    }
+    return { ok: false, reason: counts.busy > 0 ? 'taken' : 'expired' };
+  }
+
+  async release(resource: string, token: string): Promise<boolean> {
+    // Sent to every node; answered once a quorum confirmed, without waiting for a hung node.
+    const calls = this.#stores.map((store) => store.release(resource, token));
+    const early = await gather(calls, isOk, this.#quorum);
+    if (early.filter((r) => r?.status === 'fulfilled' && isOk(r.value)).length >= this.#quorum) {
+      return true;
+    }
+    const { errors, ...counts } = tally(await Promise.allSettled(calls), this.#quorum);
+    if (counts.granted >= this.#quorum) return true;
+    if (counts.granted + counts.failed >= this.#quorum) {
+      throw new LockQuorumError(
+        resource,
+        counts,
+        errors,
+        'release could not reach enough nodes; the TTL frees the rest',
+      );
+    }
+    return false;
+  }
+
+  async cleanup(resource: string, token: string): Promise<void> {
+    await Promise.allSettled(this.#stores.map((store) => store.release(resource, token)));
   }
 
   /** Counters to raise so that a quorum is at `fence` (none in the common case: all agree). */
-  function laggards(fence: number, granted: readonly Granted[]): Granted[] | undefined {
+  #laggards(fence: number, granted: readonly Granted[]): Granted[] | undefined {
     const behind = granted.filter((node) => node.fence < fence);
-    return granted.length - behind.length >= quorum ? undefined : behind;
+    return granted.length - behind.length >= this.#quorum ? undefined : behind;
   }
 
   /** Raise `behind` to `fence`; true when a quorum of counters is then at it. */
-  async function raise(
+  async #raise(
     resource: string,
     fence: number,
     granted: readonly Granted[],
@@ -111,92 +230,6 @@ export function quorumBackend(
       behind.map((node) => node.store.raiseFence(resource, fence)),
     );
     const ok = raised.filter((r) => r.status === 'fulfilled' && r.value >= fence).length;
-    return granted.length - behind.length + ok >= quorum;
+    return granted.length - behind.length + ok >= this.#quorum;
   }
-
-  return {
-    async attempt(resource, token, ttlMs, onLateGrant): Promise<Attempt> {
-      const sentAt = now();
-      const calls = stores.map((store) => store.acquire(resource, token, ttlMs, onLateGrant));
-      const early = await gather(calls, (reply) => reply.status !== ScriptStatus.BUSY, quorum);
-      const granted: Granted[] = [];
-      early.forEach((result, i) => {
-        if (result?.status === 'fulfilled' && result.value.status !== ScriptStatus.BUSY) {
-          granted.push({ store: stores[i]!, fence: result.value.fence });
-        }
-      });
-
-      let why: string | undefined;
-      if (granted.length >= quorum) {
-        const deadline = sentAt + ttlMs - driftMs(ttlMs);
-        const fence = Math.max(...granted.map((node) => node.fence));
-        const behind = laggards(fence, granted);
-        if (now() >= deadline) {
-          why = 'the quorum answered after the lock validity ran out';
-        } else if (behind === undefined) {
-          return { kind: 'acquired', fence, sentAt };
-        } else if (!(await raise(resource, fence, granted, behind))) {
-          why = 'the fencing counters could not be brought level on a quorum';
-        } else {
-          // Raising took a round trip: the validity is checked again.
-          if (now() < deadline) return { kind: 'acquired', fence, sentAt };
-          why = 'the lock validity ran out while the fencing counters were brought level';
-        }
-      }
-
-      // Failed: wait for the stragglers (each under its deadline), then take back whatever this
-      // attempt took, on every node, before saying so.
-      const all = await Promise.allSettled(calls);
-      await releaseAll(resource, token);
-      const { errors, ...counts } = tally(all, quorum);
-      if (why !== undefined || (counts.failed > 0 && counts.granted + counts.failed >= quorum)) {
-        throw new LockQuorumError(resource, counts, errors, why);
-      }
-      const waits = all.flatMap((r) =>
-        r.status === 'fulfilled' && r.value.status === ScriptStatus.BUSY && r.value.ttlMs >= 0
-          ? [r.value.ttlMs]
-          : [],
-      );
-      return { kind: 'busy', retryAfterMs: waits.length > 0 ? Math.min(...waits) : undefined };
-    },
-
-    async extend(resource, token, ttlMs): Promise<Extension> {
-      const sentAt = now();
-      const calls = stores.map((store) => store.extend(resource, token, ttlMs));
-      const isOk = (status: HoldStatus) => status === ScriptStatus.OK;
-      const early = await gather(calls, isOk, quorum);
-      const ok = early.filter((r) => r?.status === 'fulfilled' && isOk(r.value)).length;
-      if (ok >= quorum) return { ok: true, sentAt };
-      const { errors, ...counts } = tally(await Promise.allSettled(calls), quorum);
-      if (counts.granted + counts.failed >= quorum) {
-        throw new LockQuorumError(resource, counts, errors, 'extend could not reach a quorum');
-      }
-      return { ok: false, reason: counts.busy > 0 ? 'taken' : 'expired' };
-    },
-
-    async release(resource, token) {
-      // Sent to every node; answered once a quorum confirmed, without waiting for a hung node.
-      const calls = stores.map((store) => store.release(resource, token));
-      const isOk = (status: HoldStatus) => status === ScriptStatus.OK;
-      const early = await gather(calls, isOk, quorum);
-      if (early.filter((r) => r?.status === 'fulfilled' && isOk(r.value)).length >= quorum) {
-        return true;
-      }
-      const { errors, ...counts } = tally(await Promise.allSettled(calls), quorum);
-      if (counts.granted >= quorum) return true;
-      if (counts.granted + counts.failed >= quorum) {
-        throw new LockQuorumError(
-          resource,
-          counts,
-          errors,
-          'release could not reach enough nodes; the TTL frees the rest',
-        );
-      }
-      return false;
-    },
-
-    async cleanup(resource, token) {
-      await releaseAll(resource, token);
-    },
-  };
 }
