@@ -83,52 +83,115 @@ const FLAG_GCM = 2;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
+/** Keys by id, and the one new payloads are sealed with. */
+interface Keyring {
+  keys: Map<string, Buffer>;
+  currentKeyId: string;
+}
+
+/** The codec's options, validated: compression above `thresholdBytes`, encryption with `keyring`. */
+interface CodecConfig {
+  serializer: SessionSerializer;
+  compression: { thresholdBytes: number; level: number } | undefined;
+  keyring: Keyring | undefined;
+  acceptPlaintext: boolean;
+}
+
 export function createCodec(options: CodecOptions = {}, component = 'session'): SessionCodec {
+  return new EnvelopeCodec(parseCodecOptions(options, component));
+}
+
+function parseCodecOptions(options: CodecOptions, component: string): CodecConfig {
   const v = validatorFor(component);
   const serializer = options.serializer ?? JSON;
   if (typeof serializer.parse !== 'function' || typeof serializer.stringify !== 'function') {
     throw v.fail('serializer', serializer, 'an object with parse() and stringify()');
   }
-  const compression =
+  const given =
     options.compression === undefined || options.compression === false
       ? undefined
       : options.compression === true
         ? {}
         : options.compression;
-  const threshold =
-    compression &&
-    v.nonNegativeInteger('compression.thresholdBytes', compression.thresholdBytes, 1024, 'bytes');
-  const level = compression && v.integerInRange('compression.level', compression.level, 6, 1, 9);
-  const crypto = options.encryption && loadKeys(options.encryption);
+  const compression = given && {
+    thresholdBytes: v.nonNegativeInteger(
+      'compression.thresholdBytes',
+      given.thresholdBytes,
+      1024,
+      'bytes',
+    ),
+    level: v.integerInRange('compression.level', given.level, 6, 1, 9),
+  };
+  const keyring = options.encryption && loadKeys(options.encryption);
   const acceptPlaintext = options.encryption?.acceptPlaintext ?? true;
-  const plain = !compression && !crypto;
+  return { serializer, compression, keyring, acceptPlaintext };
+}
 
-  function envelope(id: string, text: string): Buffer | string {
-    if (plain) return text;
+/** Plain text, or Keel's envelope (see the top of this file). */
+class EnvelopeCodec implements SessionCodec {
+  readonly mergeable: boolean;
+  readonly #config: CodecConfig;
+  /** Neither compression nor encryption: payloads are the serializer's text. */
+  readonly #plain: boolean;
+
+  constructor(config: CodecConfig) {
+    this.#config = config;
+    this.#plain = !config.compression && !config.keyring;
+    this.mergeable = this.#plain && config.serializer === JSON;
+  }
+
+  // Arrow properties: the repository may hand these around detached from the codec.
+  readonly encode = (id: string, value: unknown): Buffer | string =>
+    this.encodeText(id, this.#config.serializer.stringify(value));
+
+  readonly encodeText = (id: string, text: string): Buffer | string => {
+    if (this.#plain) return text;
+    const { compression, keyring } = this.#config;
     let body = Buffer.from(text, 'utf8');
     let flags = 0;
-    if (compression && body.length >= (threshold as number)) {
-      body = deflateRawSync(body, { level: level as number });
+    if (compression && body.length >= compression.thresholdBytes) {
+      body = deflateRawSync(body, { level: compression.level });
       flags |= FLAG_DEFLATE;
     }
-    if (!crypto) {
+    if (!keyring) {
       if (flags === 0) return text;
       return Buffer.concat([MAGIC, Buffer.from([flags]), body]);
     }
-    flags |= FLAG_GCM;
-    const keyId = Buffer.from(crypto.currentKeyId, 'utf8');
-    const header = Buffer.concat([MAGIC, Buffer.from([flags, keyId.length]), keyId]);
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', crypto.keys.get(crypto.currentKeyId)!, iv);
-    cipher.setAAD(Buffer.concat([header, Buffer.from(id, 'utf8')]));
-    const sealed = Buffer.concat([cipher.update(body), cipher.final()]);
-    return Buffer.concat([header, iv, cipher.getAuthTag(), sealed]);
-  }
+    return seal(keyring, id, flags | FLAG_GCM, body);
+  };
 
-  function parseText(text: string): DecodeResult {
+  readonly decode = (id: string, payload: Buffer): DecodeResult => {
+    const { keyring, acceptPlaintext } = this.#config;
+    const refused = keyring !== undefined && !acceptPlaintext;
+    if (payload.length < 4 || payload[0] !== 0x00 || payload[1] !== 0x4b) {
+      if (refused) return { ok: false, reason: 'plaintext-refused' };
+      return this.#parseText(payload.toString('utf8'));
+    }
+    if (payload[2] !== 0x01) return { ok: false, reason: 'format' };
+    const flags = payload[3]!;
+    let body: Buffer;
+    if (flags & FLAG_GCM) {
+      const opened = open(keyring, id, payload);
+      if (typeof opened === 'string') return { ok: false, reason: opened };
+      body = opened;
+    } else {
+      if (refused) return { ok: false, reason: 'plaintext-refused' };
+      body = payload.subarray(4);
+    }
+    if (flags & FLAG_DEFLATE) {
+      try {
+        body = inflateRawSync(body);
+      } catch {
+        return { ok: false, reason: 'decompress' };
+      }
+    }
+    return this.#parseText(body.toString('utf8'));
+  };
+
+  #parseText(text: string): DecodeResult {
     let value: unknown;
     try {
-      value = serializer.parse(text);
+      value = this.#config.serializer.parse(text);
     } catch {
       return { ok: false, reason: 'parse' };
     }
@@ -137,57 +200,47 @@ export function createCodec(options: CodecOptions = {}, component = 'session'): 
     }
     return { ok: true, value: value as Record<string, unknown> };
   }
-
-  return {
-    mergeable: plain && serializer === JSON,
-    encode: (id, value) => envelope(id, serializer.stringify(value)),
-    encodeText: envelope,
-    decode(id, payload) {
-      if (payload.length < 4 || payload[0] !== 0x00 || payload[1] !== 0x4b) {
-        if (crypto && !acceptPlaintext) return { ok: false, reason: 'plaintext-refused' };
-        return parseText(payload.toString('utf8'));
-      }
-      if (payload[2] !== 0x01) return { ok: false, reason: 'format' };
-      const flags = payload[3]!;
-      let body: Buffer;
-      if (flags & FLAG_GCM) {
-        const keyIdLength = payload[4];
-        if (keyIdLength === undefined) return { ok: false, reason: 'format' };
-        const headerEnd = 5 + keyIdLength;
-        if (payload.length < headerEnd + IV_BYTES + TAG_BYTES)
-          return { ok: false, reason: 'format' };
-        const key = crypto?.keys.get(payload.subarray(5, headerEnd).toString('utf8'));
-        if (!key) return { ok: false, reason: 'unknown-key' };
-        const iv = payload.subarray(headerEnd, headerEnd + IV_BYTES);
-        const tag = payload.subarray(headerEnd + IV_BYTES, headerEnd + IV_BYTES + TAG_BYTES);
-        try {
-          const decipher = createDecipheriv('aes-256-gcm', key, iv);
-          decipher.setAAD(Buffer.concat([payload.subarray(0, headerEnd), Buffer.from(id, 'utf8')]));
-          decipher.setAuthTag(tag);
-          body = Buffer.concat([
-            decipher.update(payload.subarray(headerEnd + IV_BYTES + TAG_BYTES)),
-            decipher.final(),
-          ]);
-        } catch {
-          return { ok: false, reason: 'decrypt' };
-        }
-      } else {
-        if (crypto && !acceptPlaintext) return { ok: false, reason: 'plaintext-refused' };
-        body = payload.subarray(4);
-      }
-      if (flags & FLAG_DEFLATE) {
-        try {
-          body = inflateRawSync(body);
-        } catch {
-          return { ok: false, reason: 'decompress' };
-        }
-      }
-      return parseText(body.toString('utf8'));
-    },
-  };
 }
 
-function loadKeys(options: EncryptionOptions): { keys: Map<string, Buffer>; currentKeyId: string } {
+/** Encrypt `body` with the current key; the header and the session id are the GCM AAD. */
+function seal(keyring: Keyring, id: string, flags: number, body: Buffer): Buffer {
+  const keyId = Buffer.from(keyring.currentKeyId, 'utf8');
+  const header = Buffer.concat([MAGIC, Buffer.from([flags, keyId.length]), keyId]);
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', keyring.keys.get(keyring.currentKeyId)!, iv);
+  cipher.setAAD(Buffer.concat([header, Buffer.from(id, 'utf8')]));
+  const sealed = Buffer.concat([cipher.update(body), cipher.final()]);
+  return Buffer.concat([header, iv, cipher.getAuthTag(), sealed]);
+}
+
+/** The decrypted body of an encrypted envelope, or why it cannot be had. */
+function open(
+  keyring: Keyring | undefined,
+  id: string,
+  payload: Buffer,
+): Buffer | 'format' | 'unknown-key' | 'decrypt' {
+  const keyIdLength = payload[4];
+  if (keyIdLength === undefined) return 'format';
+  const headerEnd = 5 + keyIdLength;
+  if (payload.length < headerEnd + IV_BYTES + TAG_BYTES) return 'format';
+  const key = keyring?.keys.get(payload.subarray(5, headerEnd).toString('utf8'));
+  if (!key) return 'unknown-key';
+  const iv = payload.subarray(headerEnd, headerEnd + IV_BYTES);
+  const tag = payload.subarray(headerEnd + IV_BYTES, headerEnd + IV_BYTES + TAG_BYTES);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv);
+    decipher.setAAD(Buffer.concat([payload.subarray(0, headerEnd), Buffer.from(id, 'utf8')]));
+    decipher.setAuthTag(tag);
+    return Buffer.concat([
+      decipher.update(payload.subarray(headerEnd + IV_BYTES + TAG_BYTES)),
+      decipher.final(),
+    ]);
+  } catch {
+    return 'decrypt';
+  }
+}
+
+function loadKeys(options: EncryptionOptions): Keyring {
   if (typeof options !== 'object' || options === null || typeof options.keys !== 'object') {
     throw new KeelOptionError(
       'session.encryption',

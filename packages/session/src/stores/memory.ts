@@ -22,6 +22,7 @@ import type {
   ReadResult,
   SaveRequest,
   SessionStorage,
+  SlideRequest,
   StoredSession,
   TouchResult,
   WriteLifetime,
@@ -54,27 +55,195 @@ const KNOWN = ['maxEntries', 'maxBytes', 'clock', 'prefix'] as const;
 export function createMemorySessionStorage(
   options: MemorySessionStorageOptions = {},
 ): SessionStorage {
-  const v = validatorFor('memorySessionStorage');
-  v.knownOptions(options, KNOWN);
-  const maxEntries = v.positiveInteger('maxEntries', options.maxEntries, 10_000);
-  const maxBytes = v.positiveInteger('maxBytes', options.maxBytes, 64 * 1024 * 1024, 'bytes');
-  const clock = v.func<Clock>('clock', options.clock, systemClock);
-  const prefix = options.prefix ?? 'sess:';
-  const sessions = new ExpiringMap<string, Entry>({ maxEntries, maxBytes, clock });
-  const tombs = new ExpiringMap<string, true>({ maxEntries, clock });
-  const users = new ExpiringMap<string, Set<string>>({ maxEntries, clock });
+  return new MemorySessionStorage(options);
+}
 
-  const remaining = (id: string) => sessions.ttl(id);
-  const copy = (entry: Entry, ttlMs: number): StoredSession => ({
-    payload: Buffer.from(entry.payload),
-    ttlMs,
-    createdAtMs: entry.createdAt,
-    lastWriteMs: entry.lastWrite,
-    idleTtlMs: entry.idleTtl,
-  });
+class MemorySessionStorage implements SessionStorage {
+  readonly kind = 'memory' as const;
+  readonly prefix: string;
+  readonly #clock: Clock;
+  readonly #sessions: ExpiringMap<string, Entry>;
+  readonly #tombs: ExpiringMap<string, true>;
+  readonly #users: ExpiringMap<string, Set<string>>;
+
+  constructor(options: MemorySessionStorageOptions) {
+    const v = validatorFor('memorySessionStorage');
+    v.knownOptions(options, KNOWN);
+    const maxEntries = v.positiveInteger('maxEntries', options.maxEntries, 10_000);
+    const maxBytes = v.positiveInteger('maxBytes', options.maxBytes, 64 * 1024 * 1024, 'bytes');
+    const clock = v.func<Clock>('clock', options.clock, systemClock);
+    this.#clock = clock;
+    this.prefix = options.prefix ?? 'sess:';
+    this.#sessions = new ExpiringMap<string, Entry>({ maxEntries, maxBytes, clock });
+    this.#tombs = new ExpiringMap<string, true>({ maxEntries, clock });
+    this.#users = new ExpiringMap<string, Set<string>>({ maxEntries, clock });
+  }
+
+  async read(id: string): Promise<StoredSession | undefined> {
+    const entry = this.#sessions.get(id);
+    return entry ? copy(entry, this.#sessions.ttl(id)) : undefined;
+  }
+
+  async readAndSlide(id: string, slide: SlideRequest): Promise<ReadResult> {
+    const sessions = this.#sessions;
+    const found = sessions.entry(id);
+    if (!found) return { status: 'missing' };
+    const entry = found.value;
+    const pttl = sessions.ttl(id);
+    const idle = entry.idleTtl;
+    if (idle <= 0 || pttl < 0 || idle - pttl < slide.afterMs) {
+      return { status: 'ok', session: copy(entry, pttl), slid: false };
+    }
+    const now = this.#clock();
+    let ttl = idle;
+    if (slide.absoluteTtlMs > 0) {
+      const left = entry.createdAt + slide.absoluteTtlMs - now;
+      if (left <= 0) {
+        sessions.delete(id);
+        return { status: 'expired' };
+      }
+      if (left < ttl) ttl = left;
+    }
+    if (ttl <= pttl) return { status: 'ok', session: copy(entry, pttl), slid: false };
+    sessions.expire(id, now + ttl);
+    sessions.touch(id);
+    entry.lastWrite = now;
+    return { status: 'ok', session: copy(entry, ttl), slid: true };
+  }
+
+  async readMany(ids: readonly string[]): Promise<(StoredSession | undefined)[]> {
+    return ids.map((id) => {
+      const entry = this.#sessions.get(id);
+      return entry ? copy(entry, this.#sessions.ttl(id)) : undefined;
+    });
+  }
+
+  async save(id: string, request: SaveRequest): Promise<WriteResult> {
+    if (this.#tombs.get(id)) return { status: 'tombstoned' };
+    const current = this.#sessions.get(id);
+    if (
+      request.baseDigest !== undefined &&
+      current &&
+      createHash('sha1').update(current.payload).digest('hex') !== request.baseDigest
+    ) {
+      return { status: 'conflict', current: Buffer.from(current.payload) };
+    }
+    const now = this.#clock();
+    let created = current ? current.createdAt : request.createdAtMs;
+    // As the script: a creation time that is not a whole number is unknown (it starts now).
+    if (!Number.isSafeInteger(created) || created <= 0) created = now;
+    const ttl = this.#lifetime(id, current !== undefined, created, now, request);
+    if (ttl === 'expired') {
+      this.#sessions.delete(id);
+      return { status: 'expired' };
+    }
+    // A copy of exactly its size: Buffer.from would slice a pooled 8 KiB slab and keep it.
+    const payload = request.payload;
+    const kept = typeof payload === 'string' ? exactUtf8(payload) : exactCopy(payload);
+    return this.#write(id, kept, created, ttl, now, request);
+  }
+
+  async merge(id: string, request: MergeRequest): Promise<WriteResult> {
+    if (this.#tombs.get(id)) return { status: 'tombstoned' };
+    const current = this.#sessions.get(id);
+    if (!current) return { status: 'missing' };
+    const merged = mergeJsonText(
+      current.payload.toString('utf8'),
+      request.changed,
+      request.removed,
+    );
+    if (merged === undefined) return { status: 'corrupt' };
+    const now = this.#clock();
+    const ttl = this.#lifetime(id, true, current.createdAt, now, request);
+    if (ttl === 'expired') {
+      this.#sessions.delete(id);
+      return { status: 'expired' };
+    }
+    return this.#write(id, exactUtf8(merged), current.createdAt, ttl, now, request);
+  }
+
+  async touch(id: string, ttlMs: number, absoluteTtlMs: number): Promise<TouchResult> {
+    const sessions = this.#sessions;
+    const entry = sessions.entry(id);
+    if (!entry) return { status: 'missing' };
+    const now = this.#clock();
+    let ttl = ttlMs;
+    if (absoluteTtlMs > 0) {
+      const left = entry.value.createdAt + absoluteTtlMs - now;
+      if (left <= 0) {
+        sessions.delete(id);
+        return { status: 'expired' };
+      }
+      if (left < ttl) ttl = left;
+    }
+    const pttl = sessions.ttl(id);
+    if (pttl === -1 && absoluteTtlMs <= 0) return { status: 'unchanged', expiresAtMs: -1 };
+    if (pttl !== -1 && pttl >= ttl) return { status: 'unchanged', expiresAtMs: now + pttl };
+    sessions.expire(id, now + ttl);
+    sessions.touch(id);
+    entry.value.lastWrite = now;
+    entry.value.idleTtl = ttlMs;
+    return { status: 'ok', expiresAtMs: now + ttl };
+  }
+
+  async destroy(id: string, tombstoneTtlMs: number, userHash?: string): Promise<DestroyResult> {
+    const entry = this.#sessions.get(id);
+    if (userHash !== undefined && userHash !== '' && entry && entry.userHash !== userHash) {
+      return { status: 'not-owner' };
+    }
+    this.#sessions.delete(id);
+    if (tombstoneTtlMs > 0) this.#tombs.set(id, true, this.#clock() + tombstoneTtlMs);
+    return { status: 'ok', existed: entry !== undefined };
+  }
+
+  scanIds(pageSize: number): AsyncIterable<string[]> {
+    return this.#pages(pageSize);
+  }
+
+  async clear(): Promise<number> {
+    const count = this.#sessions.size;
+    this.#sessions.clear();
+    this.#users.clear();
+    return count;
+  }
+
+  async userIndexAdd(userHash: string, id: string, keepMs: number): Promise<number> {
+    const entry = this.#users.entry(userHash);
+    const set = entry?.value ?? new Set<string>();
+    set.add(id);
+    const now = this.#clock();
+    const expiresAt =
+      keepMs > 0 ? Math.max(entry?.expiresAt ?? 0, now + keepMs) : Number.POSITIVE_INFINITY;
+    this.#users.set(userHash, set, expiresAt);
+    return set.size;
+  }
+
+  async userIndexIds(userHash: string): Promise<string[]> {
+    return [...(this.#users.get(userHash) ?? [])];
+  }
+
+  async userIndexRemove(userHash: string, ids: readonly string[]): Promise<void> {
+    const set = this.#users.get(userHash);
+    if (!set) return;
+    for (const id of ids) set.delete(id);
+    if (set.size === 0) this.#users.delete(userHash);
+  }
+
+  // The memory storage counts its own map: the index options cost nothing here.
+  async indexAdd(): Promise<void> {}
+  async indexRemove(): Promise<void> {}
+  async indexCount(): Promise<number> {
+    let count = 0;
+    for (const _ of this.#sessions.entries()) count++;
+    return count;
+  }
+  indexIds(pageSize: number): AsyncIterable<string[]> {
+    return this.#pages(pageSize);
+  }
+  async indexClear(): Promise<void> {}
 
   /** The TTL rules of every write, as the scripts apply them. */
-  function lifetime(
+  #lifetime(
     id: string,
     exists: boolean,
     created: number,
@@ -83,7 +252,7 @@ export function createMemorySessionStorage(
   ): number | 'expired' {
     let ttl = rules.ttlMs;
     if (rules.touch && exists) {
-      const pttl = remaining(id);
+      const pttl = this.#sessions.ttl(id);
       if (pttl === -1) ttl = -1;
       else if (pttl > ttl) ttl = pttl;
     }
@@ -95,7 +264,7 @@ export function createMemorySessionStorage(
     return ttl;
   }
 
-  function write(
+  #write(
     id: string,
     payload: Buffer,
     created: number,
@@ -111,13 +280,13 @@ export function createMemorySessionStorage(
       userHash: rules.userHash,
     };
     const expiresAt = ttl > 0 ? now + ttl : Number.POSITIVE_INFINITY;
-    sessions.set(id, entry, expiresAt, ENTRY_OVERHEAD_BYTES + payload.buffer.byteLength);
+    this.#sessions.set(id, entry, expiresAt, ENTRY_OVERHEAD_BYTES + payload.buffer.byteLength);
     return { status: 'ok', expiresAtMs: ttl > 0 ? now + ttl : -1 };
   }
 
-  async function* pages(pageSize: number): AsyncIterable<string[]> {
+  async *#pages(pageSize: number): AsyncIterable<string[]> {
     let page: string[] = [];
-    for (const [id] of sessions.entries()) {
+    for (const [id] of this.#sessions.entries()) {
       page.push(id);
       if (page.length >= pageSize) {
         yield page;
@@ -126,166 +295,15 @@ export function createMemorySessionStorage(
     }
     if (page.length > 0) yield page;
   }
+}
 
+/** A stored session as handed out: a fresh copy of its bytes. */
+function copy(entry: Entry, ttlMs: number): StoredSession {
   return {
-    kind: 'memory',
-    prefix,
-
-    async read(id) {
-      const entry = sessions.get(id);
-      return entry ? copy(entry, remaining(id)) : undefined;
-    },
-
-    async readAndSlide(id, slide): Promise<ReadResult> {
-      const found = sessions.entry(id);
-      if (!found) return { status: 'missing' };
-      const entry = found.value;
-      const pttl = remaining(id);
-      const idle = entry.idleTtl;
-      if (idle <= 0 || pttl < 0 || idle - pttl < slide.afterMs) {
-        return { status: 'ok', session: copy(entry, pttl), slid: false };
-      }
-      const now = clock();
-      let ttl = idle;
-      if (slide.absoluteTtlMs > 0) {
-        const left = entry.createdAt + slide.absoluteTtlMs - now;
-        if (left <= 0) {
-          sessions.delete(id);
-          return { status: 'expired' };
-        }
-        if (left < ttl) ttl = left;
-      }
-      if (ttl <= pttl) return { status: 'ok', session: copy(entry, pttl), slid: false };
-      sessions.expire(id, now + ttl);
-      sessions.touch(id);
-      entry.lastWrite = now;
-      return { status: 'ok', session: copy(entry, ttl), slid: true };
-    },
-
-    async readMany(ids) {
-      return ids.map((id) => {
-        const entry = sessions.get(id);
-        return entry ? copy(entry, remaining(id)) : undefined;
-      });
-    },
-
-    async save(id, request: SaveRequest) {
-      if (tombs.get(id)) return { status: 'tombstoned' };
-      const current = sessions.get(id);
-      if (
-        request.baseDigest !== undefined &&
-        current &&
-        createHash('sha1').update(current.payload).digest('hex') !== request.baseDigest
-      ) {
-        return { status: 'conflict', current: Buffer.from(current.payload) };
-      }
-      const now = clock();
-      let created = current ? current.createdAt : request.createdAtMs;
-      // As the script: a creation time that is not a whole number is unknown (it starts now).
-      if (!Number.isSafeInteger(created) || created <= 0) created = now;
-      const ttl = lifetime(id, current !== undefined, created, now, request);
-      if (ttl === 'expired') {
-        sessions.delete(id);
-        return { status: 'expired' };
-      }
-      // A copy of exactly its size: Buffer.from would slice a pooled 8 KiB slab and keep it.
-      const payload = request.payload;
-      const kept = typeof payload === 'string' ? exactUtf8(payload) : exactCopy(payload);
-      return write(id, kept, created, ttl, now, request);
-    },
-
-    async merge(id, request: MergeRequest) {
-      if (tombs.get(id)) return { status: 'tombstoned' };
-      const current = sessions.get(id);
-      if (!current) return { status: 'missing' };
-      const merged = mergeJsonText(
-        current.payload.toString('utf8'),
-        request.changed,
-        request.removed,
-      );
-      if (merged === undefined) return { status: 'corrupt' };
-      const now = clock();
-      const ttl = lifetime(id, true, current.createdAt, now, request);
-      if (ttl === 'expired') {
-        sessions.delete(id);
-        return { status: 'expired' };
-      }
-      return write(id, exactUtf8(merged), current.createdAt, ttl, now, request);
-    },
-
-    async touch(id, ttlMs, absoluteTtlMs): Promise<TouchResult> {
-      const entry = sessions.entry(id);
-      if (!entry) return { status: 'missing' };
-      const now = clock();
-      let ttl = ttlMs;
-      if (absoluteTtlMs > 0) {
-        const left = entry.value.createdAt + absoluteTtlMs - now;
-        if (left <= 0) {
-          sessions.delete(id);
-          return { status: 'expired' };
-        }
-        if (left < ttl) ttl = left;
-      }
-      const pttl = remaining(id);
-      if (pttl === -1 && absoluteTtlMs <= 0) return { status: 'unchanged', expiresAtMs: -1 };
-      if (pttl !== -1 && pttl >= ttl) return { status: 'unchanged', expiresAtMs: now + pttl };
-      sessions.expire(id, now + ttl);
-      sessions.touch(id);
-      entry.value.lastWrite = now;
-      entry.value.idleTtl = ttlMs;
-      return { status: 'ok', expiresAtMs: now + ttl };
-    },
-
-    async destroy(id, tombstoneTtlMs, userHash): Promise<DestroyResult> {
-      const entry = sessions.get(id);
-      if (userHash !== undefined && userHash !== '' && entry && entry.userHash !== userHash) {
-        return { status: 'not-owner' };
-      }
-      sessions.delete(id);
-      if (tombstoneTtlMs > 0) tombs.set(id, true, clock() + tombstoneTtlMs);
-      return { status: 'ok', existed: entry !== undefined };
-    },
-
-    scanIds: pages,
-
-    async clear() {
-      const count = sessions.size;
-      sessions.clear();
-      users.clear();
-      return count;
-    },
-
-    async userIndexAdd(userHash, id, keepMs) {
-      const entry = users.entry(userHash);
-      const set = entry?.value ?? new Set<string>();
-      set.add(id);
-      const now = clock();
-      const expiresAt =
-        keepMs > 0 ? Math.max(entry?.expiresAt ?? 0, now + keepMs) : Number.POSITIVE_INFINITY;
-      users.set(userHash, set, expiresAt);
-      return set.size;
-    },
-
-    async userIndexIds(userHash) {
-      return [...(users.get(userHash) ?? [])];
-    },
-
-    async userIndexRemove(userHash, ids) {
-      const set = users.get(userHash);
-      if (!set) return;
-      for (const id of ids) set.delete(id);
-      if (set.size === 0) users.delete(userHash);
-    },
-
-    // The memory storage counts its own map: the index options cost nothing here.
-    async indexAdd() {},
-    async indexRemove() {},
-    async indexCount() {
-      let count = 0;
-      for (const _ of sessions.entries()) count++;
-      return count;
-    },
-    indexIds: pages,
-    async indexClear() {},
+    payload: Buffer.from(entry.payload),
+    ttlMs,
+    createdAtMs: entry.createdAt,
+    lastWriteMs: entry.lastWrite,
+    idleTtlMs: entry.idleTtl,
   };
 }
