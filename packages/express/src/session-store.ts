@@ -26,13 +26,16 @@ import {
   type ConflictPolicy,
   createSessionRepository,
   type EncryptionOptions,
+  fromSessionData,
   type SessionData as KeelSessionData,
+  repositoryOptionsOf,
   SessionPeerMissingError,
   type SessionRepository,
   type SessionSerializer,
   type SessionSnapshot,
   type SessionStorageChoice,
   STORAGE_CHOICE_OPTIONS,
+  toSessionData,
   type UserSession,
 } from '@keel/session';
 import type { Request } from 'express';
@@ -181,27 +184,24 @@ export class SessionStore extends loadStore() {
     this.#slide = !disableTouch && !disableTTL;
     const seconds = (value: number | undefined) =>
       value === undefined ? undefined : Math.round(value * 1000);
+    // connect-redis's names and units, mapped onto the repository's.
+    const renamed = {
+      conflict: options.conflict,
+      absoluteTtlMs: seconds(options.absoluteTtl),
+      touchAfterMs: seconds(options.touchAfter),
+      tombstoneTtlMs: options.tombstoneTtlMs,
+      userId: userId && ((data: KeelSessionData) => userId(fromSessionData<SessionData>(data))),
+      index: options.index,
+      serializer: options.serializer,
+      compression: options.compression,
+      encryption: options.encryption,
+      scanCount: options.scanCount,
+      events: options.events,
+    };
     this.repository = createSessionRepository(
       options,
-      {
-        ...(options.conflict === undefined ? {} : { conflict: options.conflict }),
-        ...(options.absoluteTtl === undefined
-          ? {}
-          : { absoluteTtlMs: seconds(options.absoluteTtl)! }),
-        ...(options.touchAfter === undefined ? {} : { touchAfterMs: seconds(options.touchAfter)! }),
-        ...(options.tombstoneTtlMs === undefined ? {} : { tombstoneTtlMs: options.tombstoneTtlMs }),
-        ...(userId === undefined
-          ? {}
-          : { userId: (session: KeelSessionData) => userId(session as unknown as SessionData) }),
-        ...(options.index === undefined ? {} : { index: options.index }),
-        ...(options.serializer === undefined ? {} : { serializer: options.serializer }),
-        ...(options.compression === undefined ? {} : { compression: options.compression }),
-        ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
-        ...(options.scanCount === undefined ? {} : { scanCount: options.scanCount }),
-        ...(options.events === undefined ? {} : { events: options.events }),
-        // A stored session express-session would throw on (no cookie object…) is no session.
-        shape: 'express-session',
-      },
+      // A stored session express-session would throw on (no cookie object…) is no session.
+      { ...repositoryOptionsOf(renamed), shape: 'express-session' },
       'SessionStore',
     );
   }
@@ -214,7 +214,7 @@ export class SessionStore extends loadStore() {
       this.repository.load(sid, { slide: this.#slide }).then((loaded) => {
         if (!loaded) return null;
         this.#loaded.set(loaded.data, loaded.snapshot);
-        return loaded.data as unknown as SessionData;
+        return fromSessionData<SessionData>(loaded.data);
       }),
       callback,
     );
@@ -237,7 +237,7 @@ export class SessionStore extends loadStore() {
     return settle(
       this.repository
         .all()
-        .then((all) => all.map(({ id, data }) => ({ ...data, id }) as unknown as SessionData)),
+        .then((all) => all.map(({ id, data }) => fromSessionData<SessionData>({ ...data, id }))),
       callback,
     );
   }
@@ -284,7 +284,7 @@ export class SessionStore extends loadStore() {
   }
 
   async #save(sid: string, session: SessionData, touch: boolean): Promise<void> {
-    const { snapshot } = await this.repository.save(sid, session as unknown as KeelSessionData, {
+    const { snapshot } = await this.repository.save(sid, toSessionData(session), {
       ttlMs: this.#ttlMs(session),
       snapshot: this.#snapshots.get(session),
       touch,

@@ -15,9 +15,9 @@ import {
   type ConflictPolicy,
   createSessionRepository,
   type EncryptionOptions,
+  repositoryOptionsOf,
   type SessionData,
   type SessionRepository,
-  type SessionRepositoryOptions,
   type SessionSerializer,
   type SessionSnapshot,
   type SessionStorageChoice,
@@ -86,15 +86,10 @@ export class SessionStore {
     v.knownOptions(options, KNOWN);
     this.sessionTtlMs = v.positiveInteger('sessionTtlMs', options.sessionTtlMs, 86_400_000, 'ms');
     const { sessionTtlMs: _, ...rest } = options;
-    const repositoryOptions = Object.fromEntries(
-      Object.entries(rest).filter(
-        ([name]) => !(STORAGE_CHOICE_OPTIONS as readonly string[]).includes(name),
-      ),
-    ) as Omit<SessionRepositoryOptions, 'storage'>;
     // A stored session koa-session would throw on (a `toJSON` field, a bad `_maxAge`…) is no session.
     this.repository = createSessionRepository(
       options,
-      { ...repositoryOptions, shape: 'koa-session' },
+      { ...repositoryOptionsOf(rest), shape: 'koa-session' },
       'koaSessionStore',
     );
   }

@@ -2,6 +2,8 @@
 
 export type { SessionStorageChoice } from './create.js';
 export { createSessionRepository, STORAGE_CHOICE_OPTIONS } from './create.js';
+// The converters and option split the express-session and koa-session stores share.
+export { fromSessionData, repositoryOptionsOf, toSessionData } from './framework.js';
 export type {
   ConflictPolicy,
   LoadedSession,
