@@ -73,7 +73,7 @@ export { CircuitBreaker } from './redis/circuit-breaker.js';
 export type { CreateRedisClientOptions, RedisClient } from './redis/client.js';
 // Redis plumbing: clients, scripts, keys, deadlines, circuit breaker.
 export { attachErrorListener, createRedisClient, isCluster } from './redis/client.js';
-export { DeadlineQueue, withDeadline } from './redis/deadline.js';
+export { withDeadline } from './redis/deadline.js';
 export type { Keyspace } from './redis/keys.js';
 export { createKeyspace, DEFAULT_PREFIX, hashKeyPart, validatePrefix } from './redis/keys.js';
 export type {

@@ -19,7 +19,7 @@ import { StoreTimeoutError, StoreUnavailableError } from '../errors.js';
 import type { KeelEvents } from '../events.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { isTransientState, waitUntilReady } from './client-ready.js';
-import { DeadlineQueue } from './deadline.js';
+import { withDeadline } from './deadline.js';
 import type { ReplicaWait, StoreAttempt } from './scripts.js';
 import { type AnyRedisClient, keelClient } from './seam.js';
 import { failoverInProgress, failoverSettled } from './sentinel-failover.js';
@@ -69,7 +69,6 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
   const keyFamily = options.keyFamily ?? `${feature}:`;
   // A script must start early enough for its reply to reach the caller within the deadline.
   const replyMarginMs = Math.min(5, deadlineMs / 10);
-  const deadlines = new DeadlineQueue(localNow);
   const breaker =
     options.breaker === false
       ? undefined
@@ -148,7 +147,7 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
       const wait = durable.has(operation) ? waitForReplicas : undefined;
       const replicated = wait && replicatedAttempt(notAfterMs, wait);
       pending = call(replicated ? replicated.attempt : { notAfterMs });
-      const result = await deadlines.race(pending, startedAt + deadlineMs, deadlineMs, operation);
+      const result = await withDeadline(pending, remainingMs, operation);
       const shortfall = replicated?.shortfall();
       if (shortfall) {
         // Written on the master only: a crash now loses it. Not acknowledged, so undone.
