@@ -18,7 +18,7 @@ import {
 } from './cache-options.js';
 import { DataFlights } from './data-flight.js';
 import { type CacheEngine, type Counters, NO_VARIANT, storeFailureReason } from './engine.js';
-import { freshness, lifetimeOf } from './entry.js';
+import { encodeMeta, freshness, lifetimeOf } from './entry.js';
 import { CacheKeyError } from './errors.js';
 import type { CacheStore, EntryRef } from './types.js';
 import { dataMeta, decodeValue, encodeValue } from './value-codec.js';
@@ -147,7 +147,7 @@ class KeelCache implements Cache {
     const outcome = await engine.store.write(ref, {
       observedGen: '*',
       lifetimeMs: lifetimeOf(meta),
-      meta: JSON.stringify(meta),
+      meta: encodeMeta(meta),
       body: encoded.body,
     });
     if (outcome.kind === 'written') {

@@ -18,7 +18,9 @@ import type { InvalidationBus } from './bus.js';
 import {
   type CachedEntry,
   coversTags,
+  decodeMeta,
   type EntryMeta,
+  encodeMeta,
   freshness,
   lifetimeOf,
   parseMeta,
@@ -206,7 +208,8 @@ export class CacheEngine {
         if (read.kind === 'vary') return { kind: 'miss', ref, gen: read.gen, marker: undefined };
       }
       if (read.kind === 'miss') return { kind: 'miss', ref, gen: read.gen, marker: read.marker };
-      const meta = read.parsed === undefined ? parseMeta(read.meta) : (read.parsed as EntryMeta);
+      // The memory store hands back the wire object it parsed once; Redis, the JSON text.
+      const meta = read.parsed === undefined ? parseMeta(read.meta) : decodeMeta(read.parsed);
       const valid =
         meta !== undefined &&
         coversTags(meta, tags) &&
@@ -246,7 +249,7 @@ export class CacheEngine {
     known: readonly string[],
     versions: Promise<(string | null)[]> | undefined,
   ): Promise<boolean> {
-    const written = meta.tg;
+    const written = meta.tags;
     if (!written) return true;
     const names = Object.keys(written);
     if (names.length === 0) return true;
@@ -405,7 +408,7 @@ export class CacheEngine {
       const outcome = await this.store.write(ref, {
         observedGen,
         lifetimeMs: lifetimeOf(meta),
-        meta: JSON.stringify(meta),
+        meta: encodeMeta(meta),
         body,
       });
       if (outcome.kind === 'conflict') {

@@ -94,7 +94,7 @@ export class L1 {
     if (ttl <= 0) return;
     const until = this.#clock() + ttl;
     const tags: [string, string][] = [];
-    for (const [tag, version] of Object.entries(entry.meta.tg ?? {})) {
+    for (const [tag, version] of Object.entries(entry.meta.tags ?? {})) {
       const hash = hashKeyPart(tag);
       tags.push([hash, version]);
       this.#tags.set(hash, version, until);

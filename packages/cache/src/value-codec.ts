@@ -5,7 +5,7 @@ import type { CachedEntry, EntryMeta } from './entry.js';
 import { CacheValueError } from './errors.js';
 
 export interface Encoded {
-  codec: 'j' | 'b';
+  codec: 'json' | 'bytes';
   body: Buffer;
 }
 
@@ -15,18 +15,18 @@ export interface Encoded {
  * pooled 8 KiB slab behind a small value may come with it.
  */
 export function encodeValue(key: string, value: unknown): Encoded {
-  if (value instanceof Uint8Array) return { codec: 'b', body: exactCopy(value) };
+  if (value instanceof Uint8Array) return { codec: 'bytes', body: exactCopy(value) };
   try {
     const text = JSON.stringify(value);
     if (text === undefined) throw new TypeError('JSON cannot represent this value');
-    return { codec: 'j', body: exactUtf8(text) };
+    return { codec: 'json', body: exactUtf8(text) };
   } catch (error) {
     throw new CacheValueError(key, error);
   }
 }
 
 export function decodeValue(entry: CachedEntry): unknown {
-  if (entry.meta.c === 'b') return Buffer.from(entry.body);
+  if (entry.meta.codec === 'bytes') return Buffer.from(entry.body);
   return JSON.parse(entry.body.toString('utf8'));
 }
 
@@ -37,11 +37,11 @@ export function dataMeta(
   versions: Record<string, string>,
 ): EntryMeta {
   return {
-    k: 'd',
-    ttl: opts.ttlMs,
-    swr: opts.swrMs,
-    sie: opts.sieMs,
-    c: encoded.codec,
-    ...(opts.tags.length > 0 ? { tg: versions } : {}),
+    kind: 'data',
+    ttlMs: opts.ttlMs,
+    swrMs: opts.swrMs,
+    sieMs: opts.sieMs,
+    codec: encoded.codec,
+    ...(opts.tags.length > 0 ? { tags: versions } : {}),
   };
 }

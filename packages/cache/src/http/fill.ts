@@ -117,13 +117,13 @@ class ResponseFill<Raw> implements CacheFill {
     const headers = pickHeaders(response.headers, config.storedHeaders);
     if (config.etag && headers.etag === undefined) headers.etag = strongEtag(body);
     const meta: EntryMeta = {
-      k: 'h',
-      ttl: verdict.ttlMs,
-      swr: verdict.swrMs,
-      sie: verdict.sieMs,
-      s: response.status,
-      h: headers,
-      ...(ctx.tags.length > 0 && versions ? { tg: versions } : {}),
+      kind: 'http',
+      ttlMs: verdict.ttlMs,
+      swrMs: verdict.swrMs,
+      sieMs: verdict.sieMs,
+      status: response.status,
+      headers,
+      ...(ctx.tags.length > 0 && versions ? { tags: versions } : {}),
     };
     const vary = normalizeVary(verdict.vary);
     const target: EntryRef = { id: ref.id, vary, variant: ctx.variant(vary) };

@@ -64,7 +64,7 @@ export class Replies<Raw> {
     if (this.#events.active) {
       this.#events.emit('cache.hit', { key: ctx.id, layer, ageMs: entry.ageMs });
     }
-    return this.respond(ctx.req, entry, { hit: true, ttlMs: entry.meta.ttl - entry.ageMs });
+    return this.respond(ctx.req, entry, { hit: true, ttlMs: entry.meta.ttlMs - entry.ageMs });
   }
 
   staleWhileRevalidating(ctx: RequestContext<Raw>, entry: CachedEntry): CacheDecision {
@@ -76,7 +76,7 @@ export class Replies<Raw> {
     });
     return this.respond(ctx.req, entry, {
       hit: true,
-      ttlMs: entry.meta.ttl - entry.ageMs,
+      ttlMs: entry.meta.ttlMs - entry.ageMs,
       detail: 'stale-while-revalidate',
     });
   }
@@ -92,7 +92,7 @@ export class Replies<Raw> {
       this.status({
         fwd: 'stale',
         ...(fwdStatus === undefined ? {} : { fwdStatus }),
-        ttlMs: entry.meta.ttl - entry.ageMs,
+        ttlMs: entry.meta.ttlMs - entry.ageMs,
         detail: 'stale-if-error',
       }),
       ctx.req.method === 'HEAD',
@@ -124,5 +124,5 @@ export class Replies<Raw> {
 }
 
 function storedResponse(entry: CachedEntry) {
-  return { status: entry.meta.s ?? 200, headers: entry.meta.h ?? {}, body: entry.body };
+  return { status: entry.meta.status ?? 200, headers: entry.meta.headers ?? {}, body: entry.body };
 }
