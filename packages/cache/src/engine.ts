@@ -5,16 +5,19 @@
  *
  * Nothing here knows HTTP or values: a lookup finds an entry, a fill writes one.
  */
-import {
-  type Clock,
-  codes,
-  ExpiringMap,
-  isKeelError,
-  type KeelEvents,
-  type Warnings,
-} from '@keel/core';
+import { type Clock, ExpiringMap, type KeelEvents, type Warnings } from '@keel/core';
 import type { Lock, LockManager } from '@keel/lock';
 import type { InvalidationBus } from './bus.js';
+import {
+  type Counters,
+  type Found,
+  type Gate,
+  type Lookup,
+  type StoreFailureReason,
+  storeFailureReason,
+  type VariantOf,
+  type WaitGate,
+} from './engine-types.js';
 import {
   type CachedEntry,
   coversTags,
@@ -25,80 +28,21 @@ import {
   lifetimeOf,
   parseMeta,
 } from './entry.js';
+import { type Flight, Flights, type TIMED_OUT } from './flights.js';
 import type { L1 } from './l1.js';
 import type { CacheStore, EntryRef, MissMarker } from './types.js';
 
-/** The variant of a request under a primary's Vary names. */
-export type VariantOf = (vary: string) => string;
-
-/** For primaries that never vary (data keys). */
-export const NO_VARIANT: VariantOf = () => '';
-
-/** An entry found, with where it came from. */
-export interface Found {
-  kind: 'found';
-  ref: EntryRef;
-  entry: CachedEntry;
-  layer: 'l1' | 'store';
-}
-
-export type Lookup =
-  | Found
-  /** `gen` is the record generation to hand back to the write. */
-  | { kind: 'miss'; ref: EntryRef; gen: string; marker: MissMarker | undefined }
-  /** The store failed: the caller bypasses the cache. */
-  | { kind: 'error'; ref: EntryRef; error: unknown };
-
-/** What the cross-process gate decided for a would-be filler. */
-export type Gate =
-  /** Fill: with the lock, or without one (no lock configured, lock store down, wait ran out). */
-  | { kind: 'lead'; lock: Lock | undefined }
-  /** Another process is filling (`skip` mode only). */
-  | { kind: 'busy' }
-  /** Another process filled it while this one waited. */
-  | { kind: 'found'; found: Found }
-  /** Another process found it uncacheable: run the origin yourself. */
-  | { kind: 'uncacheable' }
-  /** Another process's fill failed: serve stale or fail, do not retry the origin in turn. */
-  | { kind: 'failed' };
-
-/** What `gate` answers in `wait` mode: it never skips, so never `busy`. */
-export type WaitGate = Exclude<Gate, { kind: 'busy' }>;
-
-/** An in-process single flight: the first caller fills, the others await `result`. */
-export class Flight<T> {
-  readonly result: Promise<T>;
-  resolve!: (value: T) => void;
-  reject!: (error: unknown) => void;
-  constructor(
-    readonly id: string,
-    readonly tags: readonly string[],
-  ) {
-    this.result = new Promise<T>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-    // Waiters may have gone (timed out); a rejection nobody awaits must not crash the process.
-    this.result.catch(() => {});
-  }
-}
-
-/**
- * What the engine's table needs of a flight, whatever it carries: a `Flight<T>` is one of
- * these for every `T`, so storing and ending flights takes no cast.
- */
-type FlightEntry = Pick<Flight<unknown>, 'id' | 'tags'>;
-
-/** Counters behind `cache.stats()`. */
-export interface Counters {
-  hits: number;
-  misses: number;
-  stale: number;
-  bypasses: number;
-  errors: number;
-  collapsed: number;
-  l1Hits: number;
-}
+export type {
+  Counters,
+  Found,
+  Gate,
+  Lookup,
+  StoreFailureReason,
+  VariantOf,
+  WaitGate,
+} from './engine-types.js';
+export { NO_VARIANT, storeFailureReason } from './engine-types.js';
+export { Flight, TIMED_OUT } from './flights.js';
 
 export interface EngineInit {
   store: CacheStore;
@@ -115,26 +59,6 @@ export interface EngineInit {
   /** The cache's one-time warnings (`warnings` option), shared by its response caches. */
   warnings: Warnings;
   clock: Clock;
-}
-
-export const TIMED_OUT: unique symbol = Symbol('timed out');
-
-/** Why a failed store call made the cache stand aside: the bypass reason and `Cache-Status` detail. */
-export type StoreFailureReason = 'store-unavailable' | 'store-misconfigured' | 'store-data';
-
-/**
- * Core classifies every Redis reply once; the cache only names the class. Whatever it is —
- * an outage, `OOM`, `BUSY`, `NOPERM`, `WRONGTYPE`, a reply it cannot decode — the cache stands
- * aside and the origin answers: a cache must never turn a store problem into a 500.
- */
-export function storeFailureReason(error: unknown): StoreFailureReason {
-  if (isKeelError(error)) {
-    if (error.code === codes.STORE_MISCONFIGURED) return 'store-misconfigured';
-    if (error.code === codes.STORE_DATA || error.code === codes.UNEXPECTED_SCRIPT_REPLY) {
-      return 'store-data';
-    }
-  }
-  return 'store-unavailable';
 }
 
 /** How long a primary's Vary names are remembered, so steady-state lookups take one read. */
@@ -162,7 +86,7 @@ export class CacheEngine {
   readonly #lock: LockManager | undefined;
   readonly #failedFillMs: number;
   readonly #clock: Clock;
-  readonly #flights = new Map<string, FlightEntry>();
+  readonly #flights: Flights;
   readonly #vary: ExpiringMap<string, string>;
 
   constructor(init: EngineInit) {
@@ -177,6 +101,7 @@ export class CacheEngine {
     this.warnings = init.warnings;
     this.#clock = init.clock;
     this.#vary = new ExpiringMap({ clock: init.clock, maxEntries: 10_000 });
+    this.#flights = new Flights(init.waitMs);
   }
 
   /** Snapshot before a store call whose result may go into the L1. */
@@ -271,36 +196,23 @@ export class CacheEngine {
     return names.every((tag) => current.get(tag) === written[tag]);
   }
 
-  /**
-   * The flight in progress under `key`, if any. Keys are namespaced by what they carry (`d\n`
-   * data values, `h\n` HTTP outcomes), so the caller names the `T` it was started with.
-   */
+  /** The flight in progress under `key`, if any (see `Flights.get`). */
   flight<T>(key: string): Flight<T> | undefined {
-    return this.#flights.get(key) as Flight<T> | undefined;
+    return this.#flights.get<T>(key);
   }
 
   startFlight<T>(key: string, id: string, tags: readonly string[]): Flight<T> {
-    const flight = new Flight<T>(id, tags);
-    this.#flights.set(key, flight);
-    return flight;
+    return this.#flights.start<T>(key, id, tags);
   }
 
   /** Forget a flight once its write is done (new callers then read the store). */
   endFlight<T>(key: string, flight: Flight<T>): void {
-    if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    this.#flights.end(key, flight);
   }
 
   /** Await another caller's flight, at most `waitMs`. */
-  async waitFlight<T>(flight: Flight<T>): Promise<T | typeof TIMED_OUT> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), this.waitMs);
-    });
-    try {
-      return await Promise.race([flight.result, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  waitFlight<T>(flight: Flight<T>): Promise<T | typeof TIMED_OUT> {
+    return this.#flights.wait(flight);
   }
 
   /**
@@ -451,11 +363,7 @@ export class CacheEngine {
    */
   async invalidate(ids: readonly string[], tags: readonly string[], tagHashes: readonly string[]) {
     // New callers must not join a fill that started before this invalidation.
-    for (const [key, flight] of this.#flights) {
-      if (ids.includes(flight.id) || flight.tags.some((tag) => tags.includes(tag))) {
-        this.#flights.delete(key);
-      }
-    }
+    this.#flights.drop(ids, tags);
     this.l1?.invalidate(ids, tagHashes);
     await Promise.all([this.store.removeTags(tags), ...ids.map((id) => this.store.remove(id))]);
     // A second local pass: an L1 put racing the store calls above is dropped by the sequence.
