@@ -125,7 +125,10 @@ function loadStore(): StoreClass {
 }
 
 /** Call a node-style callback, or hand back the promise (connect-redis does both). */
-function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): Promise<T | undefined> {
+function withCallback<T>(
+  promise: Promise<T>,
+  callback: Callback<T> | undefined,
+): Promise<T | undefined> {
   if (!callback) return promise;
   return promise.then(
     (value) => {
@@ -210,7 +213,7 @@ export class SessionStore extends loadStore() {
     sid: string,
     callback?: Callback<SessionData | null>,
   ): Promise<SessionData | null | undefined> {
-    return settle(
+    return withCallback(
       this.repository.load(sid, { slide: this.#slide }).then((loaded) => {
         if (!loaded) return null;
         this.#loaded.set(loaded.data, loaded.snapshot);
@@ -221,20 +224,20 @@ export class SessionStore extends loadStore() {
   }
 
   set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
-    return settle(this.#save(sid, session, false), callback);
+    return withCallback(this.#save(sid, session, false), callback);
   }
 
   override touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
-    return settle(this.#touch(sid, session), callback);
+    return withCallback(this.#touch(sid, session), callback);
   }
 
   destroy(sid: string, callback?: Callback<void>): Promise<void> {
-    return settle(this.repository.destroy(sid), callback);
+    return withCallback(this.repository.destroy(sid), callback);
   }
 
   /** Every session, as connect-redis returns them: an array of sessions with their `id`. */
   override all(callback?: Callback<SessionData[]>): Promise<SessionData[] | undefined> {
-    return settle(
+    return withCallback(
       this.repository
         .all()
         .then((all) => all.map(({ id, data }) => fromSessionData<SessionData>({ ...data, id }))),
@@ -243,15 +246,15 @@ export class SessionStore extends loadStore() {
   }
 
   ids(callback?: Callback<string[]>): Promise<string[] | undefined> {
-    return settle(this.repository.ids(), callback);
+    return withCallback(this.repository.ids(), callback);
   }
 
   override length(callback?: Callback<number>): Promise<number | undefined> {
-    return settle(this.repository.length(), callback);
+    return withCallback(this.repository.length(), callback);
   }
 
   override clear(callback?: Callback<void>): Promise<void> {
-    return settle(
+    return withCallback(
       this.repository.clear().then(() => undefined),
       callback,
     );

@@ -40,7 +40,7 @@ export async function take(
     throw error;
   }
   if (result.kind === 'held') {
-    acquisition.late.settle(true);
+    acquisition.late.end(true);
     return result;
   }
   await acquisition.giveUp();
@@ -76,7 +76,7 @@ class Acquisition {
   /** Gave up: delete whatever this token may hold, now (cleanup) and when a late grant lands. */
   async giveUp(): Promise<void> {
     if (this.#uncertain) await this.#config.backend.cleanup(this.#resource, this.token);
-    this.late.settle(false);
+    this.late.end(false);
   }
 
   /**

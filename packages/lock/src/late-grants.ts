@@ -22,7 +22,7 @@ export class LateGrants {
   };
 
   /** The call is over: `held` when it handed out a lock under its token. */
-  settle(held: boolean): void {
+  end(held: boolean): void {
     if (this.#outcome !== 'pending') return;
     this.#outcome = held ? 'held' : 'failed';
     const waiting = this.#waiting;
