@@ -4,10 +4,19 @@
  */
 import { gzipSync } from 'node:zlib';
 import { type Cache, createCache, type ResponseCacheOptions } from '@keel/cache';
-import { createManualClock, headerValue } from '@keel/core';
+import { createManualClock, headerValue, type KeelEvent } from '@keel/core';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { eventually, frameworks, gate, type Handler, listen, type Out, rawGet } from './apps.js';
+import {
+  eventually,
+  frameworks,
+  gate,
+  type Handler,
+  koaApp,
+  listen,
+  type Out,
+  rawGet,
+} from './apps.js';
 
 describe.each(frameworks)('%s response cache', (_name, makeApp) => {
   function setup(options: ResponseCacheOptions = {}, handler?: Handler) {
@@ -364,5 +373,19 @@ describe.each(frameworks)('%s response cache', (_name, makeApp) => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('koa response cache, a handler that throws', () => {
+  it('reports the thrown error with the failed fill (cache.store, reason failed)', async () => {
+    const events: KeelEvent[] = [];
+    const cache = createCache({ clock: createManualClock(), events: (e) => events.push(e) });
+    const app = koaApp({ cache }, () => ({ throws: true }));
+    await request(app).get('/r').expect(500);
+    const failed = events.filter(
+      (e) => e.name === 'cache.store' && e.attributes.reason === 'failed',
+    );
+    expect(failed).toHaveLength(1);
+    expect((failed[0]!.error as Error).message).toBe('handler failed');
   });
 });

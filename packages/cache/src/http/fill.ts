@@ -67,8 +67,8 @@ class ResponseFill<Raw> implements CacheFill {
     return this.#deps.replies.staleIfError(ctx, stale, fwdStatus);
   };
 
-  readonly fail = (_error: unknown): void => {
-    if (!this.#shared) this.#failed();
+  readonly fail = (error: unknown): void => {
+    if (!this.#shared) this.#failed(error);
   };
 
   readonly complete = (result: CaptureResult): void => {
@@ -161,10 +161,12 @@ class ResponseFill<Raw> implements CacheFill {
     void engine.mark(this.#f.ref, 'uncacheable', config.hitForMissMs).finally(() => this.#end());
   }
 
-  #failed(): void {
+  /** The handler failed (a 5xx, a timeout, or `error` it threw): waiters get stale or a 503. */
+  #failed(error?: unknown): void {
     const { engine } = this.#deps;
     this.#share({ kind: 'failed', stale: this.#f.stale });
-    engine.events.emit('cache.store', { key: this.#f.ctx.id, stored: false, reason: 'failed' });
+    const attributes = { key: this.#f.ctx.id, stored: false, reason: 'failed' } as const;
+    engine.events.emit('cache.store', attributes, { error });
     void engine.mark(this.#f.ref, 'failed').finally(() => this.#end());
   }
 }
