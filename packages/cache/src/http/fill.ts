@@ -130,11 +130,12 @@ class ResponseFill<Raw> implements CacheFill {
     engine.rememberVary(ref.id, vary);
     this.#share({ kind: 'stored', ref: target, entry: { meta, body, gen: '', ageMs: 0 } });
     // Without tag versions (the store failed) nothing could invalidate it: not stored.
-    if (versions === undefined) this.#end();
-    else
-      void engine
-        .write(target, this.#f.gen, meta, body, this.#f.sequence)
-        .finally(() => this.#end());
+    if (versions === undefined) {
+      this.#end();
+      return;
+    }
+    const { gen, sequence } = this.#f;
+    void engine.write(target, gen, meta, body, sequence).finally(() => this.#end());
   }
 
   /** Hand the waiters their outcome, once. */

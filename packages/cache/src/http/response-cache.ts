@@ -295,9 +295,8 @@ class HttpResponseCache<Raw> implements ResponseCache<Raw> {
     const storeDown = 'failed' in tagged ? tagged.failed : start.storeDown;
     const versions = 'versions' in tagged ? tagged.versions : undefined;
     const lock = gate.lock;
-    return fillDecision(this.#fill, {
-      ...{ ctx, ref, gen, lock, versions, flight, key, stale, sequence, storeDown },
-    });
+    const fill = { ctx, ref, gen, lock, versions, flight, key, stale, sequence, storeDown };
+    return fillDecision(this.#fill, fill);
   }
 
   /** A request that joined another's flight: share its result when it is the same representation. */
