@@ -50,9 +50,12 @@ const REPLY_CODES: Readonly<Record<string, StoreErrorKind>> = {
   [ABANDONED_REPLY]: 'abandoned',
 };
 
-/** Client-side failures of ioredis that mean "Redis could not be reached". */
+/**
+ * Client-side failures that mean "Redis could not be reached": ioredis's, then node-redis's
+ * (offline queue disabled, closed or dropped socket, connect timeout, no cluster node reachable).
+ */
 const CONNECTION_ERROR =
-  /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|enableOfflineQueue|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections|Cluster isn't ready/i;
+  /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|enableOfflineQueue|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections|Cluster isn't ready|^The client is (offline|closed)|^Socket closed unexpectedly|^Connection timeout|^Socket timeout|^All the root nodes are unavailable/i;
 
 /** Unknown commands, and ACL refusals of a command inside a script (Redis 7 words them `ERR`). */
 const MISCONFIGURED =

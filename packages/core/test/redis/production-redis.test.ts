@@ -65,6 +65,11 @@ describe('classifying Redis replies', () => {
     ['CLUSTERDOWN The cluster is down', 'unavailable'],
     ['TRYAGAIN Multiple keys request during rehashing of slot', 'unavailable'],
     ['Too many Cluster redirections. Last error: Error: Connection is closed.', 'unavailable'],
+    // node-redis (issue 20)
+    ['The client is offline', 'unavailable'],
+    ['The client is closed', 'unavailable'],
+    ['Socket closed unexpectedly', 'unavailable'],
+    ['Connection timeout', 'unavailable'],
     [
       'ERR Error running script (call to f_1): @user_script:1: -OOM command not allowed',
       'unavailable',
