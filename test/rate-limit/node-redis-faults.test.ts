@@ -1,5 +1,5 @@
 /**
- * The store-call promises on a node-redis client passed in as the application made it
+ * The store-call promises on a node-redis (and an ioredis 6) client passed in as the application made it
  * (issue 20): node-redis's defaults queue commands while disconnected and never time a command
  * out, so Keel's own deadline, breaker, failure policies and call guard must hold without any
  * help from the client. Same scenarios on Express and Koa, over supertest.
@@ -16,6 +16,7 @@ import { createRedisStore } from '@keel/rate-limit';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FaultProxy, redisUrl, startFaultProxy, testPrefix } from '../support/index.js';
+import { createTestIoredis6 } from '../support/ioredis-matrix.js';
 import { createTestNodeRedis } from '../support/node-redis.js';
 import { type AppFactory, frameworks } from './apps.js';
 
@@ -37,6 +38,18 @@ async function proxiedNodeRedis() {
   proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) });
   return createTestNodeRedis({ url: proxy.url });
 }
+
+/** An ioredis 6 client with its defaults, behind a fault proxy. */
+async function proxiedIoredis6() {
+  const target = new URL(redisUrl());
+  proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) });
+  return createTestIoredis6(proxy.url);
+}
+
+const clients = [
+  ['node-redis', proxiedNodeRedis],
+  ['ioredis 6', proxiedIoredis6],
+] as const;
 
 function setup(makeApp: AppFactory, client: object, failurePolicy: FailurePolicy) {
   const seen: KeelEvent[] = [];
@@ -70,38 +83,45 @@ async function timed(app: Parameters<typeof request>[0]) {
 }
 
 describe.each(frameworks)('rate limiting on a node-redis client, %s', (_name, makeApp) => {
-  it('blackholed: open passes, closed answers 503 problem+json, fallback limits in memory, all within the deadline', async () => {
-    const client = await proxiedNodeRedis();
-    const open = setup(makeApp, client, 'open');
-    const closed = setup(makeApp, client, 'closed');
-    const fallback = setup(makeApp, client, 'fallback');
-    await request(open.app).get('/ok').expect(200);
-    proxy!.blackhole();
-    const a = await timed(open.app);
-    expect(a.res.status).toBe(200);
-    expect(a.ms).toBeLessThan(ANSWER_WITHIN_MS);
-    const b = await timed(closed.app);
-    expect(b.res.status).toBe(503);
-    expect(b.res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(b.res.body.code).toBe('KEEL_ERR_STORE_TIMEOUT');
-    expect(b.ms).toBeLessThan(ANSWER_WITHIN_MS);
-    const statuses: number[] = [];
-    for (let i = 0; i < 3; i++) statuses.push((await timed(fallback.app)).res.status);
-    expect(statuses).toEqual([200, 200, 429]);
-  });
+  it.each(clients)(
+    '%s blackholed: open passes, closed answers 503 problem+json, fallback limits in memory, all within the deadline',
+    async (_client, proxied) => {
+      const client = await proxied();
+      const open = setup(makeApp, client, 'open');
+      const closed = setup(makeApp, client, 'closed');
+      const fallback = setup(makeApp, client, 'fallback');
+      await request(open.app).get('/ok').expect(200);
+      proxy!.blackhole();
+      const a = await timed(open.app);
+      expect(a.res.status).toBe(200);
+      expect(a.ms).toBeLessThan(ANSWER_WITHIN_MS);
+      const b = await timed(closed.app);
+      expect(b.res.status).toBe(503);
+      expect(b.res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(b.res.body.code).toBe('KEEL_ERR_STORE_TIMEOUT');
+      expect(b.ms).toBeLessThan(ANSWER_WITHIN_MS);
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await timed(fallback.app)).res.status);
+      expect(statuses).toEqual([200, 200, 429]);
+    },
+  );
 
-  it('a charge given up on while Redis stalled never lands when the queued script finally runs', async () => {
-    const client = await proxiedNodeRedis();
-    const { app } = setup(makeApp, client, 'open');
-    await request(app).get('/ok').expect(200); // connected, clock measured: 1 of 2 used
-    proxy!.blackhole();
-    for (let i = 0; i < 3; i++) expect((await timed(app)).res.status).toBe(200);
-    // The three scripts are held, not lost: healing delivers them, late. Each must do nothing.
-    proxy!.heal();
-    await client.ping(); // behind the late scripts on the same connection: they have run
-    const res = await request(app).get('/ok').expect(200);
-    expect(res.headers.ratelimit).toMatch(/r=0/); // 2 of 2 used: only the answered charges
-  });
+  it.each(clients)(
+    '%s: a charge given up on while Redis stalled never lands when the queued script finally runs',
+    async (_client, proxied) => {
+      const client = await proxied();
+      const { app } = setup(makeApp, client, 'open');
+      await request(app).get('/ok').expect(200); // connected, clock measured: 1 of 2 used
+      proxy!.blackhole();
+      for (let i = 0; i < 3; i++) expect((await timed(app)).res.status).toBe(200);
+      // The three scripts are held, not lost: healing delivers them, late. Each must do nothing.
+      proxy!.heal();
+      // Behind the late scripts on the same connection: once it answers, they have run.
+      await (client as { ping(): Promise<unknown> }).ping();
+      const res = await request(app).get('/ok').expect(200);
+      expect(res.headers.ratelimit).toMatch(/r=0/); // 2 of 2 used: only the answered charges
+    },
+  );
 });
 
 describe('store calls on a node-redis client', () => {

@@ -10,9 +10,9 @@ import { redisUrl } from './clients.js';
 
 type Closable = { quit(): Promise<unknown>; disconnect(): void; status: string };
 
-/** An ioredis 6 client to the shared standalone Redis, ready. */
-export async function createTestIoredis6(): Promise<Ioredis6> {
-  return ready(new Ioredis6(redisUrl()));
+/** An ioredis 6 client to the shared standalone Redis (or `url`, e.g. a fault proxy's), ready. */
+export async function createTestIoredis6(url = redisUrl()): Promise<Ioredis6> {
+  return ready(new Ioredis6(url));
 }
 
 /** An iovalkey client to the shared standalone Redis, ready. */
