@@ -83,7 +83,10 @@ export function ioredisDriver(client: IoClient): KeelRedisClient {
     subscriber: () => subscriberOf(client),
     database: cluster ? 0 : (client.options.db ?? 0),
     // A Cluster takes `keyPrefix` among its own options (ioredis applies it from there).
-    keyPrefix: (cluster ? (client.options.keyPrefix ?? client.options.redisOptions?.keyPrefix) : client.options.keyPrefix) ?? '',
+    keyPrefix:
+      (cluster
+        ? (client.options.keyPrefix ?? client.options.redisOptions?.keyPrefix)
+        : client.options.keyPrefix) ?? '',
     offlineQueue: client.options.enableOfflineQueue !== false,
     describe() {
       if (cluster) return 'cluster';
