@@ -78,49 +78,53 @@ const toArgs = (argv: readonly ScriptArg[]): (string | Buffer)[] =>
 const isNoScript = (error: unknown) =>
   error instanceof Error && error.message.startsWith('NOSCRIPT');
 
-export function nodeRedisDriver(client: AnyNodeRedis): KeelRedisClient {
+type Send = (
+  firstKey: string | Buffer | undefined,
+  args: Args,
+  options?: SendOptions,
+) => Promise<unknown>;
+
+/**
+ * Connection state in ioredis's words: `ready`, `connecting`, `reconnecting`, or `end` (node-redis
+ * never connects by itself — no lazyConnect — so a client that is not open was never connected
+ * or was closed, and either way every command fails at once).
+ */
+function readinessOf(client: AnyNodeRedis) {
   const cluster = isClusterClient(client);
-  // Readiness as ioredis words it: never connected (`wait`), connecting, reconnecting, closed.
+  const readyEvent = cluster ? 'connect' : 'ready';
   let everReady = cluster ? client.isOpen : client.isReady;
   // A Cluster has no `isReady`: open and not disconnected since counts as ready (its commands
   // wait for the slot map themselves). One connected before Keel saw it is ready already.
   let clusterReady = cluster && client.isOpen;
-  client.on('ready', () => {
+  const waiting: (() => void)[] = [];
+  client.on(readyEvent, () => {
     everReady = true;
+    clusterReady = cluster;
+    for (const listener of waiting.splice(0)) listener();
   });
   if (cluster) {
-    client.on('connect', () => {
-      clusterReady = true;
-      everReady = true;
-    });
     client.on('disconnect', () => {
       clusterReady = false;
     });
   }
-  const isReady = () => (cluster ? clusterReady && client.isOpen : client.isReady);
-  const readyListeners: (() => void)[] = [];
-  client.on(cluster ? 'connect' : 'ready', () => {
-    for (const listener of readyListeners.splice(0)) listener();
-  });
-
-  const send = (firstKey: string | Buffer | undefined, args: Args, options?: SendOptions) =>
-    cluster
-      ? client.sendCommand(firstKey, false, args, options)
-      : client.sendCommand(args, options);
-
-  /** The argv's first key (for Cluster routing): after the key count when the call gives it. */
-  const firstKeyOf = (definition: ScriptDefinition, argv: readonly ScriptArg[]) => {
-    const count = definition.numberOfKeys ?? Number(argv[0]);
-    if (count === 0) return undefined;
-    const key = argv[definition.numberOfKeys === undefined ? 1 : 0];
-    return typeof key === 'number' ? String(key) : key;
+  return {
+    readyEvent,
+    status(): string {
+      if (cluster ? clusterReady && client.isOpen : client.isReady) return 'ready';
+      if (client.isOpen) return everReady ? 'reconnecting' : 'connecting';
+      return 'end';
+    },
+    once(listener: () => void) {
+      waiting.push(listener);
+    },
   };
+}
 
-  const evalArgs = (definition: ScriptDefinition, head: string, argv: readonly ScriptArg[]) =>
-    definition.numberOfKeys === undefined
-      ? [head, ...toArgs(argv)]
-      : [head, String(definition.numberOfKeys), ...toArgs(argv)];
-
+/**
+ * Scripts by SHA: EVALSHA, and EVAL only after NOSCRIPT. A `WAIT` goes in the same tick, so
+ * node-redis writes it right behind the script on the same connection.
+ */
+function scriptRunnerOf(send: Send) {
   const shas = new Map<string, string>();
   const shaOf = (definition: ScriptDefinition) => {
     let sha = shas.get(definition.name);
@@ -130,8 +134,19 @@ export function nodeRedisDriver(client: AnyNodeRedis): KeelRedisClient {
     }
     return sha;
   };
+  /** The argv's first key (for Cluster routing): after the key count when the call gives it. */
+  const firstKeyOf = (definition: ScriptDefinition, argv: readonly ScriptArg[]) => {
+    const count = definition.numberOfKeys ?? Number(argv[0]);
+    if (count === 0) return undefined;
+    const key = argv[definition.numberOfKeys === undefined ? 1 : 0];
+    return typeof key === 'number' ? String(key) : key;
+  };
+  const evalArgs = (definition: ScriptDefinition, head: string, argv: readonly ScriptArg[]) =>
+    definition.numberOfKeys === undefined
+      ? [head, ...toArgs(argv)]
+      : [head, String(definition.numberOfKeys), ...toArgs(argv)];
 
-  const runScript = async (
+  return async (
     definition: ScriptDefinition,
     buffer: boolean,
     argv: readonly ScriptArg[],
@@ -146,11 +161,8 @@ export function nodeRedisDriver(client: AnyNodeRedis): KeelRedisClient {
             () => 0,
           )
         : Promise.resolve(0);
-    const sent = send(
-      firstKey,
-      ['EVALSHA', ...evalArgs(definition, shaOf(definition), argv)],
-      options,
-    );
+    const head = ['EVALSHA', ...evalArgs(definition, shaOf(definition), argv)];
+    const sent = send(firstKey, head, options);
     const acknowledged = wait(); // same tick: pipelined right behind the script
     try {
       return { reply: await sent, acknowledged: await acknowledged };
@@ -166,27 +178,31 @@ export function nodeRedisDriver(client: AnyNodeRedis): KeelRedisClient {
       return { reply: await reloaded, acknowledged: await again };
     }
   };
+}
+
+export function nodeRedisDriver(client: AnyNodeRedis): KeelRedisClient {
+  const cluster = isClusterClient(client);
+  const readiness = readinessOf(client);
+  const send: Send = (firstKey, args, options) =>
+    cluster
+      ? client.sendCommand(firstKey, false, args, options)
+      : client.sendCommand(args, options);
+  const runScript = scriptRunnerOf(send);
 
   const seam: KeelRedisClient = {
     driver: 'node-redis',
     native: client,
     isCluster: cluster,
     get status() {
-      if (isReady()) return 'ready';
-      if (client.isOpen) return everReady ? 'reconnecting' : 'connecting';
-      // node-redis never connects by itself (no lazyConnect): a client that is not open was
-      // never connected or was closed, and either way every command fails at once.
-      return 'end';
+      return readiness.status();
     },
     connect: () => {
       client.connect().catch(() => {});
     },
     on: (_event, listener) => {
-      client.on(cluster ? 'connect' : 'ready', listener);
+      client.on(readiness.readyEvent, listener);
     },
-    once: (_event, listener) => {
-      readyListeners.push(listener);
-    },
+    once: (_event, listener) => readiness.once(listener),
     script:
       (definition, buffer) =>
       (...argv) =>
