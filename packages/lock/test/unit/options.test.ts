@@ -25,7 +25,10 @@ describe('createLock options', () => {
       [{ renewRatio: 0 }, /"renewRatio" must be a number > 0 and < 1/],
       [{ retry: { attempts: 0 } }, /"retry.attempts" must be an integer between 1 and 1000/],
       [{ prefix: 'a{b}' }, /no braces/],
-      [{ clients: [] }, /"clients" must be a non-empty array of clients \(one per Redis master\), each an ioredis/],
+      [
+        { clients: [] },
+        /"clients" must be a non-empty array of clients \(one per Redis master\), each an ioredis/,
+      ],
       [{ client: {} }, /"client" must be an ioredis or iovalkey Redis or Cluster, or a node-redis/],
       [{ memory: {} }, /"memory" must be true or a store from createMemoryLockStore/],
       [{ memory: true, client: {} }, /"memory" must be left out when "client" is given/],

@@ -10,6 +10,7 @@ import {
   type RateLimiterOptions,
 } from '@keel/rate-limit';
 import { describe, expect, it } from 'vitest';
+import { createTestRedis } from '../../../../test/support/index.js';
 
 function error(options: RateLimiterOptions): KeelOptionError {
   try {
@@ -135,10 +136,12 @@ describe('rate limiter options', () => {
 
   it('validates the stores', () => {
     expect(() => createMemoryStore({ maxEntries: 0 })).toThrow(/maxEntries/);
-    expect(() => createRedisStore({ client: {} as never })).toThrow(/ioredis or iovalkey Redis or Cluster/);
-    expect(() =>
-      createRedisStore({ client: { defineCommand() {} } as never, prefix: 'a{b}' }),
-    ).toThrow(/braces/);
+    expect(() => createRedisStore({ client: {} as never })).toThrow(
+      /ioredis or iovalkey Redis or Cluster/,
+    );
+    // A real client that never connects: the prefix is refused before any command.
+    const client = createTestRedis({ lazyConnect: true });
+    expect(() => createRedisStore({ client, prefix: 'a{b}' })).toThrow(/braces/);
   });
 
   it('warns once when two limiters with one name share a store', () => {
