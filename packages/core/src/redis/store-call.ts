@@ -21,7 +21,7 @@ import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js
 import { isTransientState, waitUntilReady } from './client-ready.js';
 import { withDeadline } from './deadline.js';
 import type { ReplicaWait, StoreAttempt } from './scripts.js';
-import { type AnyRedisClient, keelClient } from './seam.js';
+import { type AnyRedisClient, type KeelRedisClient, keelClient } from './seam.js';
 import { failoverInProgress, failoverSettled } from './sentinel-failover.js';
 import { localNow } from './server-clock.js';
 import { toStoreError } from './store-errors.js';
@@ -60,27 +60,104 @@ export type StoreCaller = <T>(
 /** ioredis states from which a client never comes back by itself. */
 const CLOSED_STATES = new Set(['close', 'end', 'disconnecting']);
 
-export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
+/** {@link StoreCallerOptions} parsed once: everything a call reads, named. */
+interface StoreCallConfig {
+  readonly feature: string;
+  readonly deadlineMs: number;
+  /** A script must start early enough for its reply to reach the caller within the deadline. */
+  readonly replyMarginMs: number;
+  readonly events: KeelEvents | undefined;
+  readonly client: KeelRedisClient | undefined;
+  /** The Sentinel failover fence is kept per ioredis client (it watches ioredis's sentinels). */
+  readonly native: FencedClient | undefined;
+  readonly breaker: CircuitBreaker | undefined;
+  readonly keyFamily: string;
+  readonly waitForReplicas: ReplicaWait | undefined;
+  /** Operations that get `waitForReplicas`; empty without it. */
+  readonly durableOperations: ReadonlySet<string>;
+}
+
+type FencedClient = Parameters<typeof failoverInProgress>[0];
+
+function parseStoreCallerOptions(options: StoreCallerOptions): StoreCallConfig {
   const { feature, deadlineMs, events, waitForReplicas } = options;
   const client = options.client === undefined ? undefined : keelClient(options.client);
-  // The Sentinel failover fence is kept per ioredis client (it watches ioredis's sentinels).
-  const native = client?.native as Parameters<typeof failoverInProgress>[0] | undefined;
-  const durable = new Set(waitForReplicas ? (options.durableOperations ?? []) : []);
-  const keyFamily = options.keyFamily ?? `${feature}:`;
-  // A script must start early enough for its reply to reach the caller within the deadline.
-  const replyMarginMs = Math.min(5, deadlineMs / 10);
+  const breakerOptions = options.breaker;
   const breaker =
-    options.breaker === false
+    breakerOptions === false
       ? undefined
       : new CircuitBreaker({
-          ...options.breaker,
+          ...breakerOptions,
           onStateChange: (state) => {
             events?.emit('store.circuit', { feature, state });
-            if (options.breaker) options.breaker.onStateChange?.(state);
+            if (breakerOptions) breakerOptions.onStateChange?.(state);
           },
         });
+  return {
+    feature,
+    deadlineMs,
+    replyMarginMs: Math.min(5, deadlineMs / 10),
+    events,
+    client,
+    native: client?.native as FencedClient | undefined,
+    breaker,
+    keyFamily: options.keyFamily ?? `${feature}:`,
+    waitForReplicas,
+    durableOperations: new Set(waitForReplicas ? (options.durableOperations ?? []) : []),
+  };
+}
 
-  async function connected(operation: string, startedAt: number): Promise<void> {
+export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
+  const caller = new GuardedStoreCaller(parseStoreCallerOptions(options));
+  return caller.call.bind(caller);
+}
+
+/** One feature's store calls: the rules of the header above, one private method per wait. */
+class GuardedStoreCaller {
+  constructor(private readonly config: StoreCallConfig) {}
+
+  async call<T>(
+    operation: string,
+    call: (attempt: StoreAttempt) => Promise<T>,
+    undo?: (result: T) => Promise<unknown>,
+  ): Promise<T> {
+    const { client, breaker, deadlineMs, replyMarginMs } = this.config;
+    const startedAt = localNow();
+    let pending: Promise<T> | undefined;
+    let passed = false;
+    try {
+      // A Sentinel failover under way: the old master may be demoted any moment now, and what
+      // it acknowledges meanwhile would be discarded. Wait for the new one, within the deadline;
+      // not an outage of Redis, so the breaker stays out of it.
+      if (client) await this.failoverOver(operation, startedAt);
+      // The breaker first: while Redis stays down, an open circuit answers at once instead of
+      // every call waiting out its deadline for a client that keeps reconnecting.
+      if (breaker && !breaker.tryPass()) {
+        throw new StoreUnavailableError(operation, 'circuit open after repeated store failures');
+      }
+      passed = true;
+      await this.connected(operation, startedAt);
+      const remainingMs = startedAt + deadlineMs - localNow();
+      // Waiting for the connection used up the deadline: sending now could only be refused.
+      if (remainingMs <= replyMarginMs) throw new StoreTimeoutError(operation, deadlineMs);
+      const notAfterMs = startedAt + deadlineMs - replyMarginMs;
+      const wait = this.config.durableOperations.has(operation)
+        ? this.config.waitForReplicas
+        : undefined;
+      const replicated = wait && replicatedAttempt(notAfterMs, wait);
+      pending = call(replicated ? replicated.attempt : { notAfterMs });
+      const result = await withDeadline(pending, remainingMs, operation);
+      if (replicated) this.checkReplicated(operation, result, replicated.shortfall(), undo);
+      this.succeeded(operation, startedAt);
+      return result;
+    } catch (caught) {
+      throw this.failed(operation, startedAt, caught, passed, pending, undo);
+    }
+  }
+
+  /** A client not connected yet gets the call's deadline to become ready; a closed one fails. */
+  private async connected(operation: string, startedAt: number): Promise<void> {
+    const { client, deadlineMs } = this.config;
     if (!client || client.status === 'ready') return;
     if (CLOSED_STATES.has(client.status)) {
       throw new StoreUnavailableError(operation, `Redis client is ${client.status}`);
@@ -95,7 +172,9 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
     }
   }
 
-  async function failoverOver(operation: string, startedAt: number): Promise<void> {
+  /** While a Sentinel failover fences the client, wait for the promoted replica. */
+  private async failoverOver(operation: string, startedAt: number): Promise<void> {
+    const { native, deadlineMs, replyMarginMs } = this.config;
     const failover = failoverInProgress(native!);
     if (failover === undefined) return;
     const left = Math.max(0, startedAt + deadlineMs - replyMarginMs - localNow());
@@ -104,11 +183,64 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
     }
   }
 
-  function compensate<T>(
+  /** A durable write fewer replicas confirmed than asked: an outage, and undone. */
+  private checkReplicated<T>(
+    operation: string,
+    result: T,
+    shortfall: string | undefined,
+    undo: ((result: T) => Promise<unknown>) | undefined,
+  ): void {
+    if (shortfall === undefined) return;
+    // Written on the master only: a crash now loses it. Not acknowledged, so undone.
+    if (undo) this.compensate(operation, Promise.resolve(result), undo);
+    throw new StoreUnavailableError(operation, shortfall);
+  }
+
+  private succeeded(operation: string, startedAt: number): void {
+    const { breaker, events, feature } = this.config;
+    breaker?.success();
+    if (events?.active) {
+      events.emit(
+        'store.call',
+        { feature, operation, outcome: 'ok' },
+        { durationMs: localNow() - startedAt },
+      );
+    }
+  }
+
+  /** Classify what a call ended in, report it, and return the error to throw. */
+  private failed<T>(
+    operation: string,
+    startedAt: number,
+    caught: unknown,
+    passed: boolean,
+    pending: Promise<T> | undefined,
+    undo: ((result: T) => Promise<unknown>) | undefined,
+  ): unknown {
+    const { breaker, events, feature, keyFamily, deadlineMs } = this.config;
+    const timeout = caught instanceof StoreTimeoutError;
+    if (timeout && undo && pending) this.compensate(operation, pending, undo);
+    const { error, outage } = toStoreError(caught, { operation, feature, keyFamily, deadlineMs });
+    // Only a call the breaker let through reports back to it.
+    if (passed) {
+      if (outage) breaker?.failure();
+      else breaker?.success();
+    }
+    events?.emit(
+      'store.call',
+      { feature, operation, outcome: error instanceof StoreTimeoutError ? 'timeout' : 'error' },
+      { durationMs: localNow() - startedAt, error },
+    );
+    return error;
+  }
+
+  /** A call given up on that succeeds anyway is undone by the feature's `undo`. */
+  private compensate<T>(
     operation: string,
     pending: Promise<T>,
     undo: (result: T) => Promise<unknown>,
-  ) {
+  ): void {
+    const { events, feature } = this.config;
     pending.then(
       (result) =>
         undo(result).then(
@@ -119,67 +251,6 @@ export function createStoreCaller(options: StoreCallerOptions): StoreCaller {
       () => {},
     );
   }
-
-  return async function storeCall<T>(
-    operation: string,
-    call: (attempt: StoreAttempt) => Promise<T>,
-    undo?: (result: T) => Promise<unknown>,
-  ): Promise<T> {
-    const startedAt = localNow();
-    let pending: Promise<T> | undefined;
-    let passed = false;
-    try {
-      // A Sentinel failover under way: the old master may be demoted any moment now, and what
-      // it acknowledges meanwhile would be discarded. Wait for the new one, within the deadline;
-      // not an outage of Redis, so the breaker stays out of it.
-      if (client) await failoverOver(operation, startedAt);
-      // The breaker first: while Redis stays down, an open circuit answers at once instead of
-      // every call waiting out its deadline for a client that keeps reconnecting.
-      if (breaker && !breaker.tryPass()) {
-        throw new StoreUnavailableError(operation, 'circuit open after repeated store failures');
-      }
-      passed = true;
-      await connected(operation, startedAt);
-      const remainingMs = startedAt + deadlineMs - localNow();
-      // Waiting for the connection used up the deadline: sending now could only be refused.
-      if (remainingMs <= replyMarginMs) throw new StoreTimeoutError(operation, deadlineMs);
-      const notAfterMs = startedAt + deadlineMs - replyMarginMs;
-      const wait = durable.has(operation) ? waitForReplicas : undefined;
-      const replicated = wait && replicatedAttempt(notAfterMs, wait);
-      pending = call(replicated ? replicated.attempt : { notAfterMs });
-      const result = await withDeadline(pending, remainingMs, operation);
-      const shortfall = replicated?.shortfall();
-      if (shortfall) {
-        // Written on the master only: a crash now loses it. Not acknowledged, so undone.
-        if (undo) compensate(operation, Promise.resolve(result), undo);
-        throw new StoreUnavailableError(operation, shortfall);
-      }
-      breaker?.success();
-      if (events?.active) {
-        events.emit(
-          'store.call',
-          { feature, operation, outcome: 'ok' },
-          { durationMs: localNow() - startedAt },
-        );
-      }
-      return result;
-    } catch (caught) {
-      const timeout = caught instanceof StoreTimeoutError;
-      if (timeout && undo && pending) compensate(operation, pending, undo);
-      const { error, outage } = toStoreError(caught, { operation, feature, keyFamily, deadlineMs });
-      // Only a call the breaker let through reports back to it.
-      if (passed) {
-        if (outage) breaker?.failure();
-        else breaker?.success();
-      }
-      events?.emit(
-        'store.call',
-        { feature, operation, outcome: error instanceof StoreTimeoutError ? 'timeout' : 'error' },
-        { durationMs: localNow() - startedAt, error },
-      );
-      throw error;
-    }
-  };
 }
 
 /**
