@@ -14,6 +14,8 @@ import {
   type KeelEvents,
   keelClient,
   type RedisStoreOptions,
+  type RedisStoreParts,
+  type ServerClock,
   serverClockOf,
   setupRedisStore,
   UnexpectedScriptReplyError,
@@ -27,7 +29,7 @@ import {
   parseHoldReply,
   ScriptStatus,
 } from '../status.js';
-import type { LockStore } from '../store.js';
+import type { LateGrantHandler, LockStore } from '../store.js';
 import { VERSION } from '../version.js';
 import {
   type CompareAndDelete,
@@ -63,7 +65,7 @@ export function createRedisLockStore(
   given: AnyRedisClient,
   options: RedisLockStoreOptions,
 ): LockStore {
-  const { client, keyspace, runner, call } = setupRedisStore(
+  const parts = setupRedisStore(
     {
       client: given,
       prefix: options.prefix,
@@ -87,44 +89,66 @@ export function createRedisLockStore(
       durableOperations: ['lock.acquire'],
     },
   );
+  return new RedisLockStore(parts, options.deadlineMs);
+}
+
+/** One Redis server's (or Cluster's) lock store, on the plumbing `setupRedisStore` built. */
+class RedisLockStore implements LockStore {
+  readonly name: string;
+  readonly #parts: RedisStoreParts;
+  readonly #clock: ServerClock;
+  /** Deadline of the background probe for the native compare-and-delete commands, ms. */
+  readonly #probeDeadlineMs: number;
   // Hashing a resource name costs more than the rest of a call's client work, and a lock's
   // acquire and release (and its next acquire) name the same resource: memoise, bounded.
-  const memo = new Map<string, readonly [owner: string, fence: string]>();
-  const keysOf = (resource: string) => {
-    let pair = memo.get(resource);
-    if (pair === undefined) {
-      if (memo.size >= KEY_MEMO_SIZE) memo.clear();
-      const base = `${keyspace.prefix}${keyspace.tag(resource)}`;
-      pair = [`${base}:owner`, `${base}:fence`];
-      memo.set(resource, pair);
-    }
-    return pair;
-  };
-  const ownerKey = (resource: string) => keysOf(resource)[0];
-  const fenceKey = (resource: string) => keysOf(resource)[1];
-  const clock = serverClockOf(client);
+  readonly #keyMemo = new Map<string, readonly [owner: string, fence: string]>();
+  /** Native compare-and-delete, once the background probe has answered; the script until then. */
+  #native: CompareAndDelete;
+  #probing = false;
 
-  // Native compare-and-delete, once the background probe has answered; the script until then.
-  let native: CompareAndDelete;
-  let probing = false;
-  const nativeRelease = (): CompareAndDelete => {
-    if (!probing) {
-      probing = true;
-      void detectCompareAndDelete(client, options.deadlineMs).then((found) => {
-        native = found;
-      });
-    }
-    return native;
-  };
+  constructor(parts: RedisStoreParts, probeDeadlineMs: number) {
+    this.#parts = parts;
+    this.#clock = serverClockOf(parts.client);
+    this.#probeDeadlineMs = probeDeadlineMs;
+    this.name = describeClient(parts.client);
+  }
 
-  /**
-   * Compare-and-delete by the script, without a guard or breaker: the compensation of a lock
-   * taken late, which must run whenever Redis gets it. Sent only once the acquire's reply
-   * arrived, so it cannot overtake it.
-   */
-  const releaseNow = async (resource: string, token: string) => {
-    await runner.run(lockRelease, [ownerKey(resource)], [token]);
-  };
+  acquire(
+    resource: string,
+    token: string,
+    ttlMs: number,
+    onLateGrant?: LateGrantHandler,
+  ): Promise<AcquireReply> {
+    const keys = this.#keysOf(resource);
+    const { call, runner } = this.#parts;
+    return call(
+      'lock.acquire',
+      // Guarded: an acquire that starts after its caller gave up takes nothing.
+      async (attempt) =>
+        parseAcquireReply(
+          lockAcquire.name,
+          await runner.run(lockAcquire, keys, [token, ttlMs], attempt),
+        ),
+      // It started in time but answered late: the lock was taken for a caller that is no
+      // longer waiting. Its acquire() call decides whether to keep it (see LateGrantHandler).
+      async (late) => {
+        if (late.status === ScriptStatus.BUSY) return;
+        const undo = () => this.#releaseNow(resource, token);
+        await (onLateGrant ? onLateGrant(undo) : undo());
+      },
+    );
+  }
+
+  extend(resource: string, token: string, ttlMs: number): Promise<HoldStatus> {
+    const { call, runner } = this.#parts;
+    // Guarded: an extend given up on leaves the TTL where its holder believes it is.
+    return call('lock.extend', async (attempt) =>
+      parseHoldReply(
+        lockExtend.name,
+        await runner.run(lockExtend, [this.#ownerKey(resource)], [token, ttlMs], attempt),
+      ),
+    );
+  }
 
   /**
    * Release through the store caller. The script is guarded like every other: a release given
@@ -136,14 +160,15 @@ export function createRedisLockStore(
    * wait for the same measurement, and a late one only frees a lock its holder gave up when it
    * called `release()` (an owner token is never handed out again).
    */
-  async function release(resource: string, token: string): Promise<HoldStatus> {
-    const command = nativeRelease();
+  async release(resource: string, token: string): Promise<HoldStatus> {
+    const { call, client, runner } = this.#parts;
+    const command = this.#nativeRelease();
     if (command) {
       try {
-        const args =
-          command === 'DELEX' ? [ownerKey(resource), 'IFEQ', token] : [ownerKey(resource), token];
+        const owner = this.#ownerKey(resource);
+        const args = command === 'DELEX' ? [owner, 'IFEQ', token] : [owner, token];
         const deleted = await call('lock.release', async () => {
-          await clock.ready();
+          await this.#clock.ready();
           return client.call(command, ...args);
         });
         // The native commands do not say whether another owner holds it; both mean "not ours".
@@ -154,60 +179,65 @@ export function createRedisLockStore(
         const message = String((error as Error)?.message);
         if (!/unknown command|syntax error|NOPERM/i.test(message)) throw error;
         markUnsupported(client);
-        native = undefined;
+        this.#native = undefined;
       }
     }
     return call('lock.release', async (attempt) =>
       parseHoldReply(
         lockRelease.name,
-        await runner.run(lockRelease, [ownerKey(resource)], [token], attempt),
+        await runner.run(lockRelease, [this.#ownerKey(resource)], [token], attempt),
       ),
     );
   }
 
-  return {
-    name: describeClient(client),
+  async raiseFence(resource: string, fence: number): Promise<number> {
+    const { call, runner } = this.#parts;
+    const reply = await call('lock.raise-fence', (attempt) =>
+      runner.run(lockRaiseFence, [this.#fenceKey(resource)], [fence], attempt),
+    );
+    if (Array.isArray(reply) && reply.length === 2 && Number(reply[0]) === ScriptStatus.OK) {
+      return Number(reply[1]);
+    }
+    throw new UnexpectedScriptReplyError(lockRaiseFence.name, reply);
+  }
 
-    acquire(resource, token, ttlMs, onLateGrant): Promise<AcquireReply> {
-      const keys = keysOf(resource);
-      return call(
-        'lock.acquire',
-        // Guarded: an acquire that starts after its caller gave up takes nothing.
-        async (attempt) =>
-          parseAcquireReply(
-            lockAcquire.name,
-            await runner.run(lockAcquire, keys, [token, ttlMs], attempt),
-          ),
-        // It started in time but answered late: the lock was taken for a caller that is no
-        // longer waiting. Its acquire() call decides whether to keep it (see LateGrantHandler).
-        async (late) => {
-          if (late.status === ScriptStatus.BUSY) return;
-          const undo = () => releaseNow(resource, token);
-          await (onLateGrant ? onLateGrant(undo) : undo());
-        },
-      );
-    },
+  /**
+   * Compare-and-delete by the script, without a guard or breaker: the compensation of a lock
+   * taken late, which must run whenever Redis gets it. Sent only once the acquire's reply
+   * arrived, so it cannot overtake it.
+   */
+  async #releaseNow(resource: string, token: string): Promise<void> {
+    await this.#parts.runner.run(lockRelease, [this.#ownerKey(resource)], [token]);
+  }
 
-    extend(resource, token, ttlMs): Promise<HoldStatus> {
-      // Guarded: an extend given up on leaves the TTL where its holder believes it is.
-      return call('lock.extend', async (attempt) =>
-        parseHoldReply(
-          lockExtend.name,
-          await runner.run(lockExtend, [ownerKey(resource)], [token, ttlMs], attempt),
-        ),
-      );
-    },
+  /** The native command to release with; starts the background probe on first use. */
+  #nativeRelease(): CompareAndDelete {
+    if (!this.#probing) {
+      this.#probing = true;
+      void detectCompareAndDelete(this.#parts.client, this.#probeDeadlineMs).then((found) => {
+        this.#native = found;
+      });
+    }
+    return this.#native;
+  }
 
-    release,
+  #keysOf(resource: string): readonly [owner: string, fence: string] {
+    let pair = this.#keyMemo.get(resource);
+    if (pair === undefined) {
+      if (this.#keyMemo.size >= KEY_MEMO_SIZE) this.#keyMemo.clear();
+      const { keyspace } = this.#parts;
+      const base = `${keyspace.prefix}${keyspace.tag(resource)}`;
+      pair = [`${base}:owner`, `${base}:fence`];
+      this.#keyMemo.set(resource, pair);
+    }
+    return pair;
+  }
 
-    async raiseFence(resource, fence): Promise<number> {
-      const reply = await call('lock.raise-fence', (attempt) =>
-        runner.run(lockRaiseFence, [fenceKey(resource)], [fence], attempt),
-      );
-      if (Array.isArray(reply) && reply.length === 2 && Number(reply[0]) === ScriptStatus.OK) {
-        return Number(reply[1]);
-      }
-      throw new UnexpectedScriptReplyError(lockRaiseFence.name, reply);
-    },
-  };
+  #ownerKey(resource: string): string {
+    return this.#keysOf(resource)[0];
+  }
+
+  #fenceKey(resource: string): string {
+    return this.#keysOf(resource)[1];
+  }
 }
