@@ -17,6 +17,7 @@ import {
   toEvents,
   validatorFor,
   type WarningSwitches,
+  type Warnings,
 } from '@keel/core';
 import { adjustPolicy, BlockState, checkPolicy, refundPolicy } from '../algorithms/block.js';
 import type { AlgorithmDecision } from '../algorithms/types.js';
@@ -124,7 +125,17 @@ function attempt(step: () => void): Promise<void> {
   }
 }
 
-export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateLimitStore {
+/** The store's options, parsed and validated once. */
+interface MemoryStoreConfig {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly clock: Clock;
+  readonly events: KeelEvents;
+  readonly warnings: Warnings;
+}
+
+/** Validate the options; invalid ones throw `KeelOptionError` naming what to change. */
+function parseMemoryStoreOptions(options: MemoryStoreOptions): MemoryStoreConfig {
   const v = validatorFor('createMemoryStore');
   v.knownOptions(options, KNOWN);
   const maxEntries = v.positiveInteger('maxEntries', options.maxEntries, 100_000);
@@ -139,61 +150,66 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateL
   const clock = v.func<Clock>('clock', options.clock, systemClock);
   const events = toEvents(options.events);
   const warnings = createWarnings({ switches: options.warnings, events });
-  const map = new ExpiringMap<string, unknown>({ maxEntries, maxBytes, clock, evictLive: false });
+  return { maxEntries, maxBytes, clock, events, warnings };
+}
 
-  function* expiries(): Iterable<[string, number]> {
-    for (const [key] of map.entries()) {
-      const entry = map.entry(key);
-      if (entry) yield [key, entry.expiresAt];
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateLimitStore {
+  return new MemoryStore(parseMemoryStoreOptions(options));
+}
+
+/**
+ * The store's public methods are own properties (arrow functions), as they were on the object
+ * this class replaces, so a store can still be spread or its methods passed around unbound.
+ */
+class MemoryStore implements MemoryRateLimitStore {
+  readonly kind = 'memory' as const;
+  readonly localKeys = true;
+  readonly #config: MemoryStoreConfig;
+  readonly #map: ExpiringMap<string, unknown>;
+
+  constructor(config: MemoryStoreConfig) {
+    this.#config = config;
+    const { maxEntries, maxBytes, clock } = config;
+    this.#map = new ExpiringMap<string, unknown>({ maxEntries, maxBytes, clock, evictLive: false });
+  }
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  get bytes(): number {
+    return this.#map.bytes;
+  }
+
+  readonly check = (check: StoreCheck): Promise<StoreCheckResult> => {
+    try {
+      return Promise.resolve(this.#check(check));
+    } catch (error) {
+      return Promise.reject(error);
     }
-  }
+  };
 
-  /** Evict the counters nearest to expiry: at least `needed`, else 1% of them. */
-  function evict(needed: number): number {
-    const batch = Math.max(needed, Math.ceil(map.size * EVICT_SHARE));
-    const victims = soonestToExpire(expiries(), batch);
-    for (const key of victims) map.delete(key);
-    if (victims.length === 0) return 0;
-    warnings.warn(
-      'memoryStoreFull',
-      `the rate-limit memory store is full (maxEntries ${maxEntries}, maxBytes ${maxBytes}): it now evicts the counters nearest to expiry to count new clients, so a client whose counter is evicted starts afresh. Raise maxEntries/maxBytes or use the Redis store`,
-    );
-    events.emit('rate-limit.evicted', {
-      store: 'memory',
-      evicted: victims.length,
-      maxEntries,
-      maxBytes,
-    });
-    return victims.length;
-  }
+  readonly refund = (refund: StoreRefund): Promise<void> => {
+    this.#refund(refund);
+    return Promise.resolve();
+  };
 
-  /** Write every allowed policy's state, or none: false when there is no room. */
-  function writeAll(writes: readonly Write[]): boolean {
-    for (let i = 0; i < writes.length; i++) {
-      const write = writes[i] as Write;
-      if (map.set(write.key, write.next, write.expiresAt, sizeOf(write.key, write.next))) continue;
-      // All or nothing: put back what this check already wrote.
-      for (const undo of writes.slice(0, i)) {
-        const { previous } = undo;
-        if (previous)
-          map.set(undo.key, previous.value, previous.expiresAt, sizeOf(undo.key, previous.value));
-        else map.delete(undo.key);
-      }
-      return false;
-    }
-    return true;
-  }
+  readonly reset = ({
+    clientKey,
+    policies,
+  }: Pick<StoreCheck, 'clientKey' | 'policies'>): Promise<void> => {
+    for (const policy of policies) this.#map.delete(keyOf(clientKey, policy));
+    return Promise.resolve();
+  };
 
-  /** Write, evicting the counters nearest to expiry while there is no room. */
-  function commit(writes: readonly Write[]): void {
-    while (!writeAll(writes)) {
-      // Only a check needing more room than the whole store can end here.
-      if (evict(writes.length) === 0) throw new RateLimitStoreFullError(maxEntries, maxBytes);
-    }
-  }
+  readonly adjust = (adjustment: StoreAdjust): Promise<void> =>
+    attempt(() => this.#adjust(adjustment));
 
-  function checkSync({ clientKey, cost, policies, dryRun }: StoreCheck): StoreCheckResult {
-    const now = clock();
+  readonly block = (block: StoreBlock): Promise<void> => attempt(() => this.#block(block));
+
+  #check({ clientKey, cost, policies, dryRun }: StoreCheck): StoreCheckResult {
+    const map = this.#map;
+    const now = this.#config.clock();
     const decisions: AlgorithmDecision[] = [];
     const writes: Write[] = [];
     let blocks: Write[] | undefined;
@@ -214,19 +230,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateL
     }
     if (!allowed) {
       // The blocks this refusal starts are written although nothing is charged.
-      if (blocks && !dryRun) commit(blocks);
+      if (blocks && !dryRun) this.#commit(blocks);
       // Nothing is charged, so the policies that would have allowed it keep those units.
       const uncharged = decisions.map((d) =>
         d.allowed ? { ...d, remaining: d.remaining + cost } : d,
       );
       return { allowed, decisions: uncharged };
     }
-    if (!dryRun) commit(writes);
+    if (!dryRun) this.#commit(writes);
     return { allowed, decisions };
   }
 
-  function adjustSync({ clientKey, units, policies }: StoreAdjust): void {
-    const now = clock();
+  #adjust({ clientKey, units, policies }: StoreAdjust): void {
+    const map = this.#map;
+    const now = this.#config.clock();
     const writes: Write[] = [];
     for (const policy of policies) {
       const key = keyOf(clientKey, policy);
@@ -236,22 +253,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateL
       if (result.expiresAt <= now) map.delete(key);
       else writes.push({ key, next: kept(result.next), expiresAt: result.expiresAt, previous });
     }
-    commit(writes);
+    this.#commit(writes);
   }
 
-  function blockSync({ clientKey, policies, durationMs }: StoreBlock): void {
-    const until = clock() + durationMs;
+  #block({ clientKey, policies, durationMs }: StoreBlock): void {
+    const until = this.#config.clock() + durationMs;
     const block = new BlockState(until);
-    commit(
+    this.#commit(
       policies.map((policy) => {
         const key = keyOf(clientKey, policy);
-        return { key, next: block, expiresAt: until, previous: map.entry(key) };
+        return { key, next: block, expiresAt: until, previous: this.#map.entry(key) };
       }),
     );
   }
 
-  function refundSync({ clientKey, cost, policies, receipts }: StoreRefund): void {
-    const now = clock();
+  #refund({ clientKey, cost, policies, receipts }: StoreRefund): void {
+    const map = this.#map;
+    const now = this.#config.clock();
     policies.forEach((policy, i) => {
       const key = keyOf(clientKey, policy);
       const result = refundPolicy(map.get(key), now, policy, cost, receipts[i] ?? 0);
@@ -262,31 +280,59 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryRateL
     });
   }
 
-  return {
-    kind: 'memory',
-    localKeys: true,
-    get size() {
-      return map.size;
-    },
-    get bytes() {
-      return map.bytes;
-    },
-    check: (check) => {
-      try {
-        return Promise.resolve(checkSync(check));
-      } catch (error) {
-        return Promise.reject(error);
+  /** Write, evicting the counters nearest to expiry while there is no room. */
+  #commit(writes: readonly Write[]): void {
+    while (!this.#writeAll(writes)) {
+      // Only a check needing more room than the whole store can end here.
+      if (this.#evict(writes.length) === 0) {
+        throw new RateLimitStoreFullError(this.#config.maxEntries, this.#config.maxBytes);
       }
-    },
-    refund: (refund) => {
-      refundSync(refund);
-      return Promise.resolve();
-    },
-    reset: ({ clientKey, policies }) => {
-      for (const policy of policies) map.delete(keyOf(clientKey, policy));
-      return Promise.resolve();
-    },
-    adjust: (adjustment) => attempt(() => adjustSync(adjustment)),
-    block: (block) => attempt(() => blockSync(block)),
-  };
+    }
+  }
+
+  /** Write every allowed policy's state, or none: false when there is no room. */
+  #writeAll(writes: readonly Write[]): boolean {
+    const map = this.#map;
+    for (let i = 0; i < writes.length; i++) {
+      const write = writes[i] as Write;
+      if (map.set(write.key, write.next, write.expiresAt, sizeOf(write.key, write.next))) continue;
+      // All or nothing: put back what this check already wrote.
+      for (const undo of writes.slice(0, i)) {
+        const { previous } = undo;
+        if (previous)
+          map.set(undo.key, previous.value, previous.expiresAt, sizeOf(undo.key, previous.value));
+        else map.delete(undo.key);
+      }
+      return false;
+    }
+    return true;
+  }
+
+  /** Evict the counters nearest to expiry: at least `needed`, else 1% of them. */
+  #evict(needed: number): number {
+    const { maxEntries, maxBytes, warnings, events } = this.#config;
+    const batch = Math.max(needed, Math.ceil(this.#map.size * EVICT_SHARE));
+    const victims = soonestToExpire(this.#expiries(), batch);
+    for (const key of victims) this.#map.delete(key);
+    if (victims.length === 0) return 0;
+    warnings.warn(
+      'memoryStoreFull',
+      `the rate-limit memory store is full (maxEntries ${maxEntries}, maxBytes ${maxBytes}): it now evicts the counters nearest to expiry to count new clients, so a client whose counter is evicted starts afresh. Raise maxEntries/maxBytes or use the Redis store`,
+    );
+    events.emit('rate-limit.evicted', {
+      store: 'memory',
+      evicted: victims.length,
+      maxEntries,
+      maxBytes,
+    });
+    return victims.length;
+  }
+
+  *#expiries(): Iterable<[string, number]> {
+    const map = this.#map;
+    for (const [key] of map.entries()) {
+      const entry = map.entry(key);
+      if (entry) yield [key, entry.expiresAt];
+    }
+  }
 }

@@ -12,6 +12,7 @@
  */
 import {
   type RedisStoreOptions as CoreRedisStoreOptions,
+  type RedisStoreParts,
   type ScriptArg,
   StoreDataError,
   setupRedisStore,
@@ -29,6 +30,8 @@ import {
 import { ScriptStatus } from '../scripts/status.js';
 import type {
   RateLimitStore,
+  StoreAdjust,
+  StoreBlock,
   StoreCheck,
   StoreCheckResult,
   StorePolicy,
@@ -48,49 +51,38 @@ export type RedisStoreOptions = CoreRedisStoreOptions;
 const CHECK_FIELDS = 5;
 
 export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
-  const { keyspace, runner, call, clockForTests } = setupRedisStore(options, {
-    component: 'createRedisStore',
-    feature: 'rate-limit',
-    short: 'rl',
-    version: VERSION,
-    defaultDeadlineMs: 50,
-    evictionImpact: 'an evicted counter starts again from zero and lets a client past its limit',
-  });
+  return new RedisStore(
+    setupRedisStore(options, {
+      component: 'createRedisStore',
+      feature: 'rate-limit',
+      short: 'rl',
+      version: VERSION,
+      defaultDeadlineMs: 50,
+      evictionImpact: 'an evicted counter starts again from zero and lets a client past its limit',
+    }),
+  );
+}
 
+/**
+ * One store over core's parsed Redis plumbing. The public methods are own properties (arrow
+ * functions), as they were on the object this class replaces, so they work unbound too.
+ */
+class RedisStore implements RateLimitStore {
+  readonly kind = 'redis';
+  readonly localKeys = false;
+  readonly #parts: RedisStoreParts;
   /** Joined key parts per (usually static) parts array, so a check does not re-join them. */
-  const joined = new WeakMap<readonly string[], string>();
-  const keysOf = (clientKey: string, policies: readonly StorePolicy[]) => {
-    // Hash once per check: every key of the check shares this tag.
-    const base = `${keyspace.prefix}${keyspace.tag(clientKey)}:`;
-    const keys: string[] = [];
-    for (const p of policies) {
-      let parts = joined.get(p.keyParts);
-      if (parts === undefined) {
-        parts = p.keyParts.join(':');
-        joined.set(p.keyParts, parts);
-      }
-      keys.push(base + parts);
-    }
-    return keys;
-  };
-  const now = () => (clockForTests ? clockForTests() : '');
+  readonly #joined = new WeakMap<readonly string[], string>();
 
-  function policyArgs(p: StorePolicy): ScriptArg[] {
-    return [ALGORITHMS[p.algorithm].code, p.limit, p.windowMs, p.burst];
+  constructor(parts: RedisStoreParts) {
+    this.#parts = parts;
   }
 
-  function refundArgs({ cost, policies, receipts }: StoreRefund): ScriptArg[] {
-    const args: ScriptArg[] = [now(), cost];
-    policies.forEach((p, i) => {
-      args.push(...policyArgs(p), receipts[i] ?? 0);
-    });
-    return args;
-  }
-
-  async function check(storeCheck: StoreCheck): Promise<StoreCheckResult> {
+  readonly check = async (storeCheck: StoreCheck): Promise<StoreCheckResult> => {
     const { clientKey, cost, policies, dryRun } = storeCheck;
+    const { runner, call, keyspace } = this.#parts;
     // A peek is 'p<cost>': the script decides as for a check and writes nothing.
-    const args: ScriptArg[] = [now(), dryRun ? `p${cost}` : cost];
+    const args: ScriptArg[] = [this.#now(), dryRun ? `p${cost}` : cost];
     let blocking = false;
     for (const p of policies) {
       args.push(ALGORITHMS[p.algorithm].code, p.limit, p.windowMs, p.burst);
@@ -98,7 +90,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     }
     // Block durations only when some policy has one: other checks send nothing more.
     if (blocking) for (const p of policies) args.push(p.blockDurationMs ?? 0);
-    const keys = keysOf(clientKey, policies);
+    const keys = this.#keysOf(clientKey, policies);
     return call(
       dryRun ? 'peek' : 'check',
       // Decoded inside the call, so foreign data is a store failure (the failure policy
@@ -113,48 +105,86 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
       async (late) => {
         if (!late.allowed || dryRun) return;
         const receipts = late.decisions.map((d) => d.receipt);
-        const refund = refundArgs({ ...storeCheck, receipts });
+        const refund = this.#refundArgs({ ...storeCheck, receipts });
         await runner.run(refundLimits, keys, refund);
       },
     );
+  };
+
+  readonly refund = async (refund: StoreRefund): Promise<void> => {
+    const { runner, call } = this.#parts;
+    const keys = this.#keysOf(refund.clientKey, refund.policies);
+    const args = this.#refundArgs(refund);
+    const reply = await call('refund', (attempt) => runner.run(refundLimits, keys, args, attempt));
+    expectOk(reply);
+  };
+
+  readonly reset = async ({ clientKey, policies }: StoreKeys): Promise<void> => {
+    const { runner, call } = this.#parts;
+    const keys = this.#keysOf(clientKey, policies);
+    // One slot (shared hash tag), so one multi-key script is Cluster-safe.
+    await call('reset', (attempt) => runner.run(resetLimits, keys, [], attempt));
+  };
+
+  readonly adjust = async ({ clientKey, units, policies }: StoreAdjust): Promise<void> => {
+    const { runner, call } = this.#parts;
+    const keys = this.#keysOf(clientKey, policies);
+    const args: ScriptArg[] = [this.#now(), units];
+    for (const p of policies) args.push(...policyArgs(p));
+    // Guarded: a penalty or reward reported as failed never lands later behind the caller.
+    const reply = await call(units > 0 ? 'penalize' : 'reward', (attempt) =>
+      runner.run(adjustLimits, keys, args, attempt),
+    );
+    expectOk(reply);
+  };
+
+  readonly block = async ({ clientKey, policies, durationMs }: StoreBlock): Promise<void> => {
+    const { runner, call } = this.#parts;
+    const keys = this.#keysOf(clientKey, policies);
+    const args: ScriptArg[] = [this.#now(), durationMs];
+    // A sliding log's block is a full log: the script needs each policy's limit and window.
+    for (const p of policies) args.push(ALGORITHMS[p.algorithm].code, p.limit, p.windowMs);
+    const reply = await call('block', (attempt) => runner.run(blockLimits, keys, args, attempt));
+    expectOk(reply);
+  };
+
+  #keysOf(clientKey: string, policies: readonly StorePolicy[]): string[] {
+    const { keyspace } = this.#parts;
+    const joined = this.#joined;
+    // Hash once per check: every key of the check shares this tag.
+    const base = `${keyspace.prefix}${keyspace.tag(clientKey)}:`;
+    const keys: string[] = [];
+    for (const p of policies) {
+      let parts = joined.get(p.keyParts);
+      if (parts === undefined) {
+        parts = p.keyParts.join(':');
+        joined.set(p.keyParts, parts);
+      }
+      keys.push(base + parts);
+    }
+    return keys;
   }
 
-  return {
-    kind: 'redis',
-    localKeys: false,
-    check,
-    async refund(refund) {
-      const keys = keysOf(refund.clientKey, refund.policies);
-      const args = refundArgs(refund);
-      const reply = await call('refund', (attempt) =>
-        runner.run(refundLimits, keys, args, attempt),
-      );
-      expectOk(reply);
-    },
-    async reset({ clientKey, policies }) {
-      const keys = keysOf(clientKey, policies);
-      // One slot (shared hash tag), so one multi-key script is Cluster-safe.
-      await call('reset', (attempt) => runner.run(resetLimits, keys, [], attempt));
-    },
-    async adjust({ clientKey, units, policies }) {
-      const keys = keysOf(clientKey, policies);
-      const args: ScriptArg[] = [now(), units];
-      for (const p of policies) args.push(...policyArgs(p));
-      // Guarded: a penalty or reward reported as failed never lands later behind the caller.
-      const reply = await call(units > 0 ? 'penalize' : 'reward', (attempt) =>
-        runner.run(adjustLimits, keys, args, attempt),
-      );
-      expectOk(reply);
-    },
-    async block({ clientKey, policies, durationMs }) {
-      const keys = keysOf(clientKey, policies);
-      const args: ScriptArg[] = [now(), durationMs];
-      // A sliding log's block is a full log: the script needs each policy's limit and window.
-      for (const p of policies) args.push(ALGORITHMS[p.algorithm].code, p.limit, p.windowMs);
-      const reply = await call('block', (attempt) => runner.run(blockLimits, keys, args, attempt));
-      expectOk(reply);
-    },
-  };
+  /** The script's time argument: empty (the server's `TIME`) unless a test clock was given. */
+  #now(): ScriptArg {
+    const { clockForTests } = this.#parts;
+    return clockForTests ? clockForTests() : '';
+  }
+
+  #refundArgs({ cost, policies, receipts }: StoreRefund): ScriptArg[] {
+    const args: ScriptArg[] = [this.#now(), cost];
+    policies.forEach((p, i) => {
+      args.push(...policyArgs(p), receipts[i] ?? 0);
+    });
+    return args;
+  }
+}
+
+/** The keys of a check, which reset() names. */
+type StoreKeys = Pick<StoreCheck, 'clientKey' | 'policies'>;
+
+function policyArgs(p: StorePolicy): ScriptArg[] {
+  return [ALGORITHMS[p.algorithm].code, p.limit, p.windowMs, p.burst];
 }
 
 function expectOk(reply: unknown): void {
