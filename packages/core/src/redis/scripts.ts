@@ -15,12 +15,13 @@
  */
 import {
   type AnyRedisClient,
+  type KeelRedisClient,
   keelClient,
   type ScriptArg,
   type ScriptCommand,
   type ScriptDefinition,
 } from './seam.js';
-import { localNow, serverClockOf } from './server-clock.js';
+import { localNow, type ServerClock, serverClockOf } from './server-clock.js';
 import { ABANDONED_REPLY } from './store-errors.js';
 
 /**
@@ -119,47 +120,60 @@ export function createScriptRunner(
   namespace: string,
   version: string,
 ): ScriptRunner {
-  const client = keelClient(native);
-  const commandName = (script: LuaScript) => `${namespace}:${script.name}:${version}`;
-  const clock = serverClockOf(client);
+  return new ClientScriptRunner(keelClient(native), namespace, version);
+}
+
+/** The seam's two script functions of one script: plain replies and Buffer replies. */
+interface BoundScript {
+  readonly plain: ScriptCommand;
+  readonly buffer: ScriptCommand;
+}
+
+class ClientScriptRunner implements ScriptRunner {
+  private readonly clock: ServerClock;
   // The seam's script functions by script, so the hot path is one Map lookup.
-  const bound = new Map<LuaScript, { plain: ScriptCommand; buffer: ScriptCommand }>();
-  const definitions = new Map<LuaScript, ScriptDefinition>();
+  private readonly bound = new Map<LuaScript, BoundScript>();
+  private readonly definitions = new Map<LuaScript, ScriptDefinition>();
 
-  function definitionOf(script: LuaScript): ScriptDefinition {
-    let definition = definitions.get(script);
-    if (!definition) {
-      // Without `numberOfKeys`, each call's first argument is its key count.
-      definition = {
-        name: commandName(script),
-        lua: GUARD_LUA + script.lua,
-        numberOfKeys: script.variadicKeys ? undefined : script.numberOfKeys,
-      };
-      definitions.set(script, definition);
-    }
-    return definition;
+  constructor(
+    private readonly client: KeelRedisClient,
+    private readonly namespace: string,
+    private readonly version: string,
+  ) {
+    this.clock = serverClockOf(client);
   }
 
-  function command(script: LuaScript, buffer: boolean): ScriptCommand {
-    const known = bound.get(script);
-    if (known) return buffer ? known.buffer : known.plain;
-    const definition = definitionOf(script);
-    const entry = {
-      plain: client.script(definition, false),
-      buffer: client.script(definition, true),
-    };
-    bound.set(script, entry);
-    return buffer ? entry.buffer : entry.plain;
-  }
+  // Arrow properties, as the object this replaced had: callers may pass these around unbound.
+  readonly commandName = (script: LuaScript): string =>
+    `${this.namespace}:${script.name}:${this.version}`;
 
-  const send = (
+  readonly run: ScriptRunner['run'] = (script, keys, args, attempt) =>
+    this.call(false, script, keys, args, attempt);
+
+  readonly runBuffer: ScriptRunner['runBuffer'] = (script, keys, args, attempt) =>
+    this.call(true, script, keys, args, attempt);
+
+  private call(
     buffer: boolean,
     script: LuaScript,
     keys: readonly string[],
     args: readonly ScriptArg[],
     attempt: StoreAttempt | undefined,
-  ) => {
-    const notAfter = guarded(attempt) ? clock.toServerMs(attempt.notAfterMs) : 0;
+  ): Promise<unknown> {
+    // The first guarded call on a client measures the server clock (one TIME, once).
+    const syncing = guarded(attempt) ? this.clock.ready() : undefined;
+    if (syncing) return syncing.then(() => this.send(buffer, script, keys, args, attempt));
+    return this.send(buffer, script, keys, args, attempt);
+  }
+
+  private send(
+    buffer: boolean,
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly ScriptArg[],
+    attempt: StoreAttempt | undefined,
+  ): Promise<unknown> {
+    const notAfter = guarded(attempt) ? this.clock.toServerMs(attempt.notAfterMs) : 0;
     if (script.variadicKeys && keys.length < script.numberOfKeys) {
       throw new Error(
         `script ${script.name} takes at least ${script.numberOfKeys} keys, got ${keys.length}`,
@@ -168,9 +182,9 @@ export function createScriptRunner(
     const argv = script.variadicKeys
       ? [keys.length, ...keys, ...args, notAfter]
       : [...keys, ...args, notAfter];
-    if (attempt?.replicas) return sendDurable(script, buffer, argv, attempt, attempt.replicas);
-    return command(script, buffer)(...argv);
-  };
+    if (attempt?.replicas) return this.sendDurable(script, buffer, argv, attempt, attempt.replicas);
+    return this.command(script, buffer)(...argv);
+  }
 
   /**
    * The script and `WAIT` in one pipeline: one round trip, and the same connection (on a
@@ -179,20 +193,20 @@ export function createScriptRunner(
    * `SCRIPT FLUSH` on a live connection, ioredis re-sends the script after NOSCRIPT, behind the
    * WAIT. A reconnect or failover never does this: a new connection sends the script in full.)
    */
-  const sendDurable = async (
+  private async sendDurable(
     script: LuaScript,
     buffer: boolean,
     argv: ScriptArg[],
     attempt: StoreAttempt,
     wait: ReplicaWait,
-  ): Promise<unknown> => {
+  ): Promise<unknown> {
     // WAIT 0 would block for good: at least 1 ms, and never past the call's deadline.
     const timeoutMs = Math.max(
       1,
       Math.min(wait.timeoutMs, Math.floor(attempt.notAfterMs - localNow())),
     );
-    const { reply, acknowledged } = await client.scriptThenWait(
-      definitionOf(script),
+    const { reply, acknowledged } = await this.client.scriptThenWait(
+      this.definitionOf(script),
       buffer,
       argv,
       wait.replicas,
@@ -200,24 +214,31 @@ export function createScriptRunner(
     );
     attempt.replicated?.(acknowledged);
     return reply;
-  };
+  }
 
-  const call = (
-    buffer: boolean,
-    script: LuaScript,
-    keys: readonly string[],
-    args: readonly ScriptArg[],
-    attempt: StoreAttempt | undefined,
-  ): Promise<unknown> => {
-    // The first guarded call on a client measures the server clock (one TIME, once).
-    const syncing = guarded(attempt) ? clock.ready() : undefined;
-    if (syncing) return syncing.then(() => send(buffer, script, keys, args, attempt));
-    return send(buffer, script, keys, args, attempt);
-  };
+  private command(script: LuaScript, buffer: boolean): ScriptCommand {
+    const known = this.bound.get(script);
+    if (known) return buffer ? known.buffer : known.plain;
+    const definition = this.definitionOf(script);
+    const entry = {
+      plain: this.client.script(definition, false),
+      buffer: this.client.script(definition, true),
+    };
+    this.bound.set(script, entry);
+    return buffer ? entry.buffer : entry.plain;
+  }
 
-  return {
-    commandName,
-    run: (script, keys, args, attempt) => call(false, script, keys, args, attempt),
-    runBuffer: (script, keys, args, attempt) => call(true, script, keys, args, attempt),
-  };
+  private definitionOf(script: LuaScript): ScriptDefinition {
+    let definition = this.definitions.get(script);
+    if (!definition) {
+      // Without `numberOfKeys`, each call's first argument is its key count.
+      definition = {
+        name: this.commandName(script),
+        lua: GUARD_LUA + script.lua,
+        numberOfKeys: script.variadicKeys ? undefined : script.numberOfKeys,
+      };
+      this.definitions.set(script, definition);
+    }
+    return definition;
+  }
 }
