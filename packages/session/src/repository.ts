@@ -12,188 +12,30 @@
  * Adapters keep the snapshot beside the session object (a WeakMap), so nothing outlives the
  * request.
  */
-import { createHash } from 'node:crypto';
-import {
-  type Clock,
-  hashKeyPart,
-  type KeelEventListener,
-  type KeelEvents,
-  systemClock,
-  toEvents,
-  validatorFor,
-} from '@keel/core';
-import {
-  type CompressionOptions,
-  createCodec,
-  type EncryptionOptions,
-  type SessionCodec,
-  type SessionSerializer,
-} from './codec.js';
-import { SessionClearRefusedError, SessionConflictError } from './errors.js';
+import { type Clock, hashKeyPart, type KeelEvents } from '@keel/core';
+import type { SessionCodec } from './codec.js';
+import { SessionClearRefusedError } from './errors.js';
 import './events.js';
-import {
-  applyDiff,
-  diffFields,
-  type FieldDiff,
-  type Fields,
-  fieldsToJson,
-  toFields,
-} from './fields.js';
+import { toFields } from './fields.js';
 import { assertSessionId, isValidSessionId } from './keys.js';
-import { SESSION_SHAPES, type SessionShape, shapeProblem } from './shape.js';
-import { createMemorySessionStorage } from './stores/memory.js';
-import type { SessionStorage, StoredSession, WriteLifetime, WriteResult } from './types.js';
+import { parseRepositoryOptions } from './repository-config.js';
+import type {
+  ConflictPolicy,
+  LoadedSession,
+  LoadOptions,
+  SaveOptions,
+  SaveResult,
+  SessionData,
+  SessionRepositoryOptions,
+  SessionSnapshot,
+  UserSession,
+} from './repository-types.js';
+import { SessionWrites, sha1, type Written } from './repository-writes.js';
+import { type SessionShape, shapeProblem } from './shape.js';
+import type { SessionStorage, StoredSession, WriteLifetime } from './types.js';
 
-/** Session data as stored: a JSON object. */
-export type SessionData = Record<string, unknown>;
-
-/** What one request loaded: the base its writes are diffed against. Opaque to applications. */
-export interface SessionSnapshot {
-  readonly id: string;
-  /** JSON text of each top-level field as loaded (or as this request last wrote it). */
-  fields: Fields;
-  /** SHA-1 hex of the stored payload (compare-and-set mode only). */
-  digest: string | undefined;
-  /** Remaining TTL at load, ms (-1 = never expires). */
-  ttlMs: number;
-  /** When it was loaded, ms (repository clock). */
-  loadedAt: number;
-  /** Creation time from the store, ms (server clock); 0 = unknown. */
-  createdAtMs: number;
-  /** Hash of the owning user at load ('' = none). */
-  userHash: string;
-  /**
-   * {@link SessionRepository.touch} with this snapshot is skipped while the session's remaining
-   * TTL is within this of the TTL it would set, ms: `touchAfterMs`, or at least
-   * {@link SLIDE_SLACK_MS} after a sliding load (which did the touch already). 0 = never skip.
-   */
-  touchSlackMs: number;
-}
-
-/**
- * How far behind its full idle TTL a session may fall before a sliding load extends it, and
- * within which the end-of-request touch after such a load is skipped, ms (with `touchAfterMs`
- * 0). connect-redis's own touch (`EXPIRE` in whole seconds) is no more precise than this.
- */
-export const SLIDE_SLACK_MS = 1_000;
-
-export interface LoadOptions {
-  /**
-   * Do the end-of-request touch in the read's round trip: when the session has fallen at least
-   * `max(touchAfterMs, SLIDE_SLACK_MS)` behind the idle TTL it was last written with, the read
-   * slides it back (never shorter, never past the absolute lifetime), and a later
-   * {@link SessionRepository.touch} with the snapshot costs nothing unless the request ran that
-   * long. For session libraries that touch every unchanged session they loaded
-   * (express-session); a read that must not extend the session leaves it off.
-   * @default false
-   */
-  slide?: boolean;
-}
-
-export interface LoadedSession {
-  data: SessionData;
-  snapshot: SessionSnapshot;
-}
-
-/** How concurrent writes of one session combine. */
-export type ConflictPolicy = 'merge' | 'last-write-wins';
-
-export interface SessionRepositoryOptions {
-  /** Where sessions live. @default createMemorySessionStorage() */
-  storage?: SessionStorage;
-  /**
-   * `merge`: a write changes only the top-level fields the request changed (concurrent requests
-   * changing different fields all persist). `last-write-wins`: a write replaces the whole
-   * session, as connect-redis does. Both refuse to resurrect a destroyed session.
-   * @default 'merge'
-   */
-  conflict?: ConflictPolicy;
-  /** Absolute lifetime from creation, ms: no touch or write extends a session past it. 0 = none. @default 0 */
-  absoluteTtlMs?: number;
-  /**
-   * Skip a touch while the session's remaining TTL is within this of the TTL the touch would set,
-   * ms: a busy session is not extended (a Redis call) on every request. 0 = touch every time
-   * (a sliding load, see {@link LoadOptions.slide}, keeps the TTL within {@link SLIDE_SLACK_MS}).
-   * @default 0
-   */
-  touchAfterMs?: number;
-  /** How long a destroyed session's id refuses writes, ms (longer than your slowest request). @default 60_000 */
-  tombstoneTtlMs?: number;
-  /** The user a session belongs to, for {@link SessionRepository.listForUser} and log-out-everywhere. */
-  userId?: (session: SessionData) => string | undefined;
-  /** Keep an index of session ids so `length()`/`ids()` cost O(sessions), not O(keyspace). @default false */
-  index?: boolean;
-  /** Serializer of the payload, connect-redis's contract. @default JSON */
-  serializer?: SessionSerializer;
-  /** Deflate payloads above a size (`true` = 1 KiB). @default false */
-  compression?: boolean | CompressionOptions;
-  /** AES-256-GCM at rest with key rotation. @default none */
-  encryption?: EncryptionOptions;
-  /** Page size of SCAN and bulk reads. @default 100 */
-  scanCount?: number;
-  /** Compare-and-set attempts before a save fails with SessionConflictError. @default 5 */
-  maxConflictRetries?: number;
-  /** Receives `session.*` events. */
-  events?: KeelEvents | KeelEventListener;
-  /**
-   * The shape the session library reading these sessions needs: a stored session of another
-   * shape is no session (and `session.corrupt`, reason `shape`), never a payload the library
-   * throws on. The Express and Koa stores set it. @default 'object' (any JSON object)
-   */
-  shape?: SessionShape;
-  /** Clock for `touchAfterMs` bookkeeping, ms. @default Date.now */
-  clock?: Clock;
-}
-
-export interface SaveOptions {
-  /** TTL of the session, ms: -1 = never expires, <= 0 otherwise deletes it. */
-  ttlMs: number;
-  /** What this request loaded, from {@link SessionRepository.load}. Absent = a new session. */
-  snapshot?: SessionSnapshot | undefined;
-  /** A touch that also persists fields (koa-session `changed: false`): never shortens the TTL. */
-  touch?: boolean;
-}
-
-/** Outcome of a save: `refused` = destroyed meanwhile or past its absolute lifetime. */
-export type SaveStatus = 'saved' | 'deleted' | 'refused' | 'skipped';
-
-export interface SaveResult {
-  status: SaveStatus;
-  /**
-   * The snapshot to diff this session's next save against: the one passed in, updated, or a new
-   * one for a session this request created. Undefined unless `saved`/`skipped`.
-   */
-  snapshot: SessionSnapshot | undefined;
-}
-
-export interface UserSession {
-  id: string;
-  data: SessionData;
-  /** When the session was created (server clock), when known. */
-  createdAt: Date | undefined;
-  /** When Keel last wrote or extended it, when known. */
-  lastActiveAt: Date | undefined;
-  /** When it will expire if left alone; undefined = never. */
-  expiresAt: Date | undefined;
-}
-
-const KNOWN = [
-  'storage',
-  'conflict',
-  'absoluteTtlMs',
-  'touchAfterMs',
-  'tombstoneTtlMs',
-  'userId',
-  'index',
-  'serializer',
-  'compression',
-  'encryption',
-  'scanCount',
-  'maxConflictRetries',
-  'events',
-  'shape',
-  'clock',
-] as const;
+// The public types moved beside the repository; importers keep importing them from here.
+export * from './repository-types.js';
 
 /** A user index this large is pruned of ended sessions when it grows. */
 const USER_INDEX_PRUNE_AT = 64;
@@ -209,40 +51,27 @@ export class SessionRepository {
   readonly events: KeelEvents;
   readonly #codec: SessionCodec;
   readonly #userId: ((session: SessionData) => string | undefined) | undefined;
-  readonly #maxRetries: number;
   readonly #clock: Clock;
   readonly #slideSlackMs: number;
   readonly #shape: SessionShape;
+  readonly #writes: SessionWrites;
 
   constructor(options: SessionRepositoryOptions = {}, component = 'session') {
-    const v = validatorFor(component);
-    v.knownOptions(options, KNOWN);
-    this.storage = options.storage ?? createMemorySessionStorage();
-    this.conflict = v.oneOf('conflict', options.conflict, ['merge', 'last-write-wins'], 'merge');
-    this.absoluteTtlMs = v.nonNegativeInteger('absoluteTtlMs', options.absoluteTtlMs, 0, 'ms');
-    this.touchAfterMs = v.nonNegativeInteger('touchAfterMs', options.touchAfterMs, 0, 'ms');
-    this.tombstoneTtlMs = v.nonNegativeInteger(
-      'tombstoneTtlMs',
-      options.tombstoneTtlMs,
-      60_000,
-      'ms',
-    );
-    this.index = v.boolean('index', options.index, false);
-    this.scanCount = v.positiveInteger('scanCount', options.scanCount, 100);
-    this.#maxRetries = v.positiveInteger('maxConflictRetries', options.maxConflictRetries, 5);
-    this.#userId = v.optionalFunc('userId', options.userId);
-    this.#clock = v.func<Clock>('clock', options.clock, systemClock);
-    this.#slideSlackMs = Math.max(this.touchAfterMs, SLIDE_SLACK_MS);
-    this.events = toEvents(options.events);
-    this.#shape = v.oneOf('shape', options.shape, SESSION_SHAPES, 'object');
-    this.#codec = createCodec(
-      {
-        serializer: options.serializer,
-        compression: options.compression,
-        encryption: options.encryption,
-      },
-      component,
-    );
+    const config = parseRepositoryOptions(options, component);
+    this.storage = config.storage;
+    this.conflict = config.conflict;
+    this.absoluteTtlMs = config.absoluteTtlMs;
+    this.touchAfterMs = config.touchAfterMs;
+    this.tombstoneTtlMs = config.tombstoneTtlMs;
+    this.index = config.index;
+    this.scanCount = config.scanCount;
+    this.events = config.events;
+    this.#codec = config.codec;
+    this.#userId = config.userId;
+    this.#clock = config.clock;
+    this.#slideSlackMs = config.slideSlackMs;
+    this.#shape = config.shape;
+    this.#writes = new SessionWrites(config);
   }
 
   /** True when payloads are connect-redis's plain JSON, merged field by field in Lua. */
@@ -306,7 +135,7 @@ export class SessionRepository {
     const rules: WriteLifetime = { ttlMs, absoluteTtlMs: this.absoluteTtlMs, touch, userHash };
     let written: Written;
     if (!snapshot || this.conflict === 'last-write-wins') {
-      const payload = this.#encode(id, data, fields);
+      const payload = this.#writes.encode(id, data, fields);
       written = {
         result: await this.storage.save(id, {
           ...rules,
@@ -317,11 +146,11 @@ export class SessionRepository {
       };
     } else if (this.#codec.mergeable) {
       written = {
-        result: await this.#merge(id, data, fields, snapshot, rules),
+        result: await this.#writes.merge(id, data, fields, snapshot, rules),
         payload: undefined,
       };
     } else {
-      written = await this.#compareAndSet(id, data, fields, snapshot, rules);
+      written = await this.#writes.compareAndSet(id, data, fields, snapshot, rules);
     }
     const { result } = written;
 
@@ -492,10 +321,6 @@ export class SessionRepository {
     return undefined;
   }
 
-  #encode(id: string, data: SessionData, fields: Fields): Buffer | string {
-    return this.#codec.mergeable ? fieldsToJson(fields) : this.#codec.encode(id, data);
-  }
-
   #loaded(id: string, stored: StoredSession, touchSlackMs: number): LoadedSession | undefined {
     const data = this.#decode(id, stored.payload);
     if (!data) return undefined;
@@ -531,68 +356,4 @@ export class SessionRepository {
       ids.filter((other, i) => other !== id && stored[i] === undefined),
     );
   }
-
-  async #merge(
-    id: string,
-    data: SessionData,
-    fields: Fields,
-    snapshot: SessionSnapshot,
-    rules: WriteLifetime,
-  ): Promise<WriteResult> {
-    const diff = diffFields(snapshot.fields, fields);
-    const result = await this.storage.merge(id, {
-      ...rules,
-      changed: diff.changed.map(([name, text]) => [JSON.stringify(name), text] as const),
-      removed: diff.removed.map((name) => JSON.stringify(name)),
-    });
-    if (result.status !== 'missing' && result.status !== 'corrupt') return result;
-    // Gone meanwhile (idle expiry, eviction) or unreadable: write it whole, as connect-redis
-    // would, keeping its creation time so the absolute lifetime does not restart.
-    return this.storage.save(id, {
-      ...rules,
-      touch: false,
-      payload: this.#encode(id, data, fields),
-      createdAtMs: snapshot.createdAtMs,
-    });
-  }
-
-  async #compareAndSet(
-    id: string,
-    data: SessionData,
-    fields: Fields,
-    snapshot: SessionSnapshot,
-    rules: WriteLifetime,
-  ): Promise<Written> {
-    const diff: FieldDiff = diffFields(snapshot.fields, fields);
-    let payload = this.#encode(id, data, fields);
-    let base = snapshot.digest;
-    for (let attempt = 1; attempt <= this.#maxRetries; attempt++) {
-      const result = await this.storage.save(id, {
-        ...rules,
-        payload,
-        baseDigest: base,
-        createdAtMs: snapshot.createdAtMs,
-      });
-      if (result.status !== 'conflict') return { result, payload };
-      this.events.emit('session.conflict', { idHash: hashKeyPart(id), attempt });
-      const decoded = this.#codec.decode(id, result.current);
-      const current =
-        decoded.ok && shapeProblem(this.#shape, decoded.value) === undefined ? decoded : undefined;
-      // An undecodable or misshapen current payload is no session: this request's replaces it.
-      const next = current ? applyDiff(current.value, diff) : data;
-      payload = this.#codec.encode(id, next);
-      base = current ? sha1(result.current) : undefined;
-    }
-    throw new SessionConflictError(this.#maxRetries);
-  }
-}
-
-/** A write's outcome and, when known, the exact payload it stored. */
-interface Written {
-  result: WriteResult;
-  payload: Buffer | string | undefined;
-}
-
-function sha1(payload: Buffer | string): string {
-  return createHash('sha1').update(payload).digest('hex');
 }
