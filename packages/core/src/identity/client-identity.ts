@@ -22,7 +22,7 @@
 import type { KeelEvents } from '../events.js';
 import type { IncomingHeaders, KeelRequest } from '../http/request.js';
 import { validatorFor } from '../validate.js';
-import { createWarnings, type WarningSwitches } from '../warnings.js';
+import { createWarnings, type WarningSwitches, type Warnings } from '../warnings.js';
 import { forwardedForChain } from './forwarded.js';
 import { formatIp, type IpAddress, parseIp } from './ip-address.js';
 import { checkIpv6Subnet, keyOfIp, UNKNOWN_CLIENT_KEY } from './ip-key.js';
@@ -99,69 +99,63 @@ export interface ClientIdentity {
 const KNOWN_OPTIONS = ['trustProxy', 'proxyHeader', 'ipv6Subnet', 'warnings', 'events'] as const;
 const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'both'] as const;
 
+/** {@link ClientIdentityOptions} validated and compiled once. */
+interface ClientIdentityConfig {
+  readonly trust: CompiledTrust;
+  readonly proxyHeader: ProxyHeader;
+  readonly ipv6Subnet: number;
+  readonly warnings: Warnings;
+}
+
+function parseClientIdentityOptions(options: ClientIdentityOptions): ClientIdentityConfig {
+  const v = validatorFor('clientIdentity');
+  v.knownOptions(options, KNOWN_OPTIONS);
+  return {
+    trust: compileTrustProxy(options.trustProxy, v),
+    proxyHeader: v.oneOf('proxyHeader', options.proxyHeader, PROXY_HEADERS, 'x-forwarded-for'),
+    ipv6Subnet: checkIpv6Subnet(v, options.ipv6Subnet),
+    warnings: createWarnings({ switches: options.warnings, events: options.events }),
+  };
+}
+
 /**
  * Build the client identity for one configuration. Validates and compiles everything here, so
  * the per-request work is one pass over the headers it needs. Throws a `KeelOptionError`
  * (`clientIdentity.<option>`) for an invalid option.
  */
 export function createClientIdentity(options: ClientIdentityOptions = {}): ClientIdentity {
-  const v = validatorFor('clientIdentity');
-  v.knownOptions(options, KNOWN_OPTIONS);
-  const trust = compileTrustProxy(options.trustProxy, v);
-  const proxyHeader = v.oneOf('proxyHeader', options.proxyHeader, PROXY_HEADERS, 'x-forwarded-for');
-  const ipv6Subnet = checkIpv6Subnet(v, options.ipv6Subnet);
-  const warnings = createWarnings({ switches: options.warnings, events: options.events });
+  return new ProxyChainIdentity(parseClientIdentityOptions(options));
+}
 
-  if (trust.kind === 'all') {
-    warnings.warn(
-      'trustAllProxies',
-      "clientIdentity: trustProxy is true, so any client can spoof its address with X-Forwarded-For (or Forwarded); set trustProxy to your proxies' addresses or their hop count",
-    );
-  }
-  let checkUntrustedHeaders = trust.kind === 'none' && warnings.enabled('untrustedProxyHeaders');
-
-  const chain = (headers: IncomingHeaders, limit: number): (string | undefined)[] => {
-    if (proxyHeader !== 'x-forwarded-for') {
-      const forwarded = headerText(headers, 'forwarded');
-      if (forwarded !== undefined) {
-        const entries = forwardedForChain(forwarded, limit);
-        if (entries.length > 0 || proxyHeader === 'forwarded') return entries;
-      } else if (proxyHeader === 'forwarded') {
-        return [];
-      }
-    }
-    const xff = headerText(headers, 'x-forwarded-for');
-    return xff === undefined ? [] : xForwardedForChain(xff, limit);
-  };
-
-  const resolve = (req: ClientIdentityRequest): IpAddress | undefined => {
-    const peer = req.remoteAddress === undefined ? undefined : parseIp(req.remoteAddress);
-    switch (trust.kind) {
-      case 'none':
-        if (checkUntrustedHeaders && hasProxyHeader(req.headers)) {
-          checkUntrustedHeaders = false;
-          warnings.warn(
-            'untrustedProxyHeaders',
-            'clientIdentity: requests carry X-Forwarded-For or Forwarded, but trustProxy is false, so the TCP peer is taken as the client. Behind a proxy? Set trustProxy to its address or hop count, or every client behind it shares one limit',
-          );
-        }
-        return peer;
-      case 'list':
-        if (peer === undefined || !trust.matches(peer)) return peer;
-        return walk(peer, chain(req.headers, Number.POSITIVE_INFINITY), trust);
-      case 'hops':
-        // The peer is hop 1, so the client is entry n (1-based) of the chain, nearest first.
-        return walk(peer, chain(req.headers, trust.hops), trust);
-      case 'all':
-        return walk(peer, chain(req.headers, Number.POSITIVE_INFINITY), trust);
-    }
-  };
-
+class ProxyChainIdentity implements ClientIdentity {
+  private readonly trust: CompiledTrust;
+  private readonly proxyHeader: ProxyHeader;
+  private readonly ipv6Subnet: number;
+  private readonly warnings: Warnings;
+  /** Until the first request with proxy headers and no proxy trusted has been warned about. */
+  private checkUntrustedHeaders: boolean;
   // With no proxy trusted the key depends on the peer address alone, and keep-alive clients
   // repeat it on every request: remember recent ones (parsing IPv6 text costs microseconds).
-  const peerKeys = new Map<string, string>();
+  private readonly peerKeys = new Map<string, string>();
 
-  const trustsPeer = (req: ClientIdentityRequest): boolean => {
+  constructor(config: ClientIdentityConfig) {
+    this.trust = config.trust;
+    this.proxyHeader = config.proxyHeader;
+    this.ipv6Subnet = config.ipv6Subnet;
+    this.warnings = config.warnings;
+    if (this.trust.kind === 'all') {
+      this.warnings.warn(
+        'trustAllProxies',
+        "clientIdentity: trustProxy is true, so any client can spoof its address with X-Forwarded-For (or Forwarded); set trustProxy to your proxies' addresses or their hop count",
+      );
+    }
+    this.checkUntrustedHeaders =
+      this.trust.kind === 'none' && this.warnings.enabled('untrustedProxyHeaders');
+  }
+
+  // Arrow properties, as the object this replaced had: callers may pass these around unbound.
+  readonly trustsPeer = (req: ClientIdentityRequest): boolean => {
+    const trust = this.trust;
     switch (trust.kind) {
       case 'none':
         return false;
@@ -175,35 +169,75 @@ export function createClientIdentity(options: ClientIdentityOptions = {}): Clien
     }
   };
 
-  return {
-    trustsPeer,
-    address(req) {
-      const ip = resolve(req);
-      return ip === undefined ? undefined : formatIp(ip);
-    },
-    key(req) {
-      const peer = req.remoteAddress;
-      const memo = trust.kind === 'none' && peer !== undefined;
-      if (memo && !(checkUntrustedHeaders && hasProxyHeader(req.headers))) {
-        const known = peerKeys.get(peer);
-        if (known !== undefined) return known;
-      }
-      const ip = resolve(req);
-      if (ip !== undefined) {
-        const key = keyOfIp(ip, ipv6Subnet);
-        if (memo) {
-          if (peerKeys.size >= PEER_KEY_MEMO_SIZE) peerKeys.clear();
-          peerKeys.set(peer, key);
-        }
-        return key;
-      }
-      warnings.warn(
-        'noClientAddress',
-        `clientIdentity: a request has no client address (no usable TCP peer address, as on a Unix socket or a socket already closed, and no trusted proxy naming one), so it is keyed as "${UNKNOWN_CLIENT_KEY}", shared with every other such request`,
-      );
-      return UNKNOWN_CLIENT_KEY;
-    },
+  readonly address = (req: ClientIdentityRequest): string | undefined => {
+    const ip = this.resolve(req);
+    return ip === undefined ? undefined : formatIp(ip);
   };
+
+  readonly key = (req: ClientIdentityRequest): string => {
+    const peer = req.remoteAddress;
+    const memo = this.trust.kind === 'none' && peer !== undefined;
+    if (memo && !(this.checkUntrustedHeaders && hasProxyHeader(req.headers))) {
+      const known = this.peerKeys.get(peer);
+      if (known !== undefined) return known;
+    }
+    const ip = this.resolve(req);
+    if (ip !== undefined) {
+      const key = keyOfIp(ip, this.ipv6Subnet);
+      if (memo) {
+        if (this.peerKeys.size >= PEER_KEY_MEMO_SIZE) this.peerKeys.clear();
+        this.peerKeys.set(peer, key);
+      }
+      return key;
+    }
+    this.warnings.warn(
+      'noClientAddress',
+      `clientIdentity: a request has no client address (no usable TCP peer address, as on a Unix socket or a socket already closed, and no trusted proxy naming one), so it is keyed as "${UNKNOWN_CLIENT_KEY}", shared with every other such request`,
+    );
+    return UNKNOWN_CLIENT_KEY;
+  };
+
+  private resolve(req: ClientIdentityRequest): IpAddress | undefined {
+    const trust = this.trust;
+    const peer = req.remoteAddress === undefined ? undefined : parseIp(req.remoteAddress);
+    switch (trust.kind) {
+      case 'none':
+        if (this.checkUntrustedHeaders && hasProxyHeader(req.headers)) this.warnUntrustedHeaders();
+        return peer;
+      case 'list':
+        if (peer === undefined || !trust.matches(peer)) return peer;
+        return walk(peer, this.chain(req.headers, Number.POSITIVE_INFINITY), trust);
+      case 'hops':
+        // The peer is hop 1, so the client is entry n (1-based) of the chain, nearest first.
+        return walk(peer, this.chain(req.headers, trust.hops), trust);
+      case 'all':
+        return walk(peer, this.chain(req.headers, Number.POSITIVE_INFINITY), trust);
+    }
+  }
+
+  private warnUntrustedHeaders(): void {
+    this.checkUntrustedHeaders = false;
+    this.warnings.warn(
+      'untrustedProxyHeaders',
+      'clientIdentity: requests carry X-Forwarded-For or Forwarded, but trustProxy is false, so the TCP peer is taken as the client. Behind a proxy? Set trustProxy to its address or hop count, or every client behind it shares one limit',
+    );
+  }
+
+  /** The proxy chain, nearest first, from the header(s) `proxyHeader` names. */
+  private chain(headers: IncomingHeaders, limit: number): (string | undefined)[] {
+    const proxyHeader = this.proxyHeader;
+    if (proxyHeader !== 'x-forwarded-for') {
+      const forwarded = headerText(headers, 'forwarded');
+      if (forwarded !== undefined) {
+        const entries = forwardedForChain(forwarded, limit);
+        if (entries.length > 0 || proxyHeader === 'forwarded') return entries;
+      } else if (proxyHeader === 'forwarded') {
+        return [];
+      }
+    }
+    const xff = headerText(headers, 'x-forwarded-for');
+    return xff === undefined ? [] : xForwardedForChain(xff, limit);
+  }
 }
 
 /** Peer addresses remembered by `key()`; the memo is simply cleared when full. */
