@@ -30,7 +30,12 @@ import {
 import './events.js';
 import { defaultFingerprint, hashFingerprint, sha256 } from './fingerprint.js';
 import { parseIdempotencyKey } from './key-header.js';
-import { type IdempotencyOptions, parseIdempotencyOptions, type StatusClass } from './options.js';
+import {
+  type EngineConfig,
+  type IdempotencyOptions,
+  parseIdempotencyOptions,
+  type StatusClass,
+} from './options.js';
 import type { IdempotencyStore, StoredResponse } from './types.js';
 
 export type { IdempotencyClaim } from './claims.js';
@@ -73,15 +78,98 @@ export interface Idempotency<Raw = unknown> {
 export function createIdempotency<Raw = unknown>(
   options: IdempotencyOptions<Raw>,
 ): Idempotency<Raw> {
-  const config = parseIdempotencyOptions(validatorFor('idempotency'), options);
-  const { claims, warnings, scope, methods, required, headerName, keyRules } = config;
-  const { replayHeaders, storeClasses, maxResponseBytes, customFingerprint } = config;
-  const { fingerprintHeaders, maxBodyDepth } = config;
-  const { events, store } = claims;
-  const keeper = new ClaimKeeper(claims);
+  return new HttpIdempotency(parseIdempotencyOptions(validatorFor('idempotency'), options));
+}
+
+/**
+ * The engine over its parsed options. `begin`, `finish` and `abandon` are own properties (arrow
+ * functions), as they were on the object this class replaces, so they work unbound too.
+ */
+class HttpIdempotency<Raw> implements Idempotency<Raw> {
+  readonly maxResponseBytes: number;
+  readonly store: IdempotencyStore;
+  readonly #config: EngineConfig<Raw>;
+  readonly #keeper: ClaimKeeper;
+
+  constructor(config: EngineConfig<Raw>) {
+    this.#config = config;
+    this.#keeper = new ClaimKeeper(config.claims);
+    this.maxResponseBytes = config.maxResponseBytes;
+    this.store = config.claims.store;
+  }
+
+  readonly begin = async (req: KeelRequest<Raw>): Promise<IdempotencyDecision> => {
+    const { methods, headerName, required, keyRules, scope, customFingerprint } = this.#config;
+    if (!methods.includes(req.method.toUpperCase())) return { kind: 'pass' };
+    const header = headerValue(req.headers, headerName);
+    if (header === undefined) {
+      if (!required) return { kind: 'pass' };
+      return this.#rejected('key-missing', new IdempotencyKeyMissingError(headerName));
+    }
+    const parsed = parseIdempotencyKey(header, keyRules);
+    if (!parsed.ok)
+      return this.#rejected('key-invalid', new IdempotencyKeyInvalidError(parsed.reason));
+    let owner = '';
+    if (scope) {
+      let value = scope(req);
+      // A synchronous scope costs no extra turn of the microtask queue.
+      if (typeof value === 'object' && value !== null) value = await value;
+      owner = ownerOf(value);
+    }
+    // 132 bits of SHA-256, like core's hashKeyPart: safe inside a hash tag, reveals nothing.
+    const record = sha256(JSON.stringify([owner, parsed.key])).slice(0, 22);
+    let fingerprint: string;
+    try {
+      fingerprint = customFingerprint
+        ? hashFingerprint(await customFingerprint(req))
+        : this.#defaultFingerprint(req);
+    } catch (error) {
+      return this.#fingerprintRefused(error);
+    }
+    let outcome: ClaimOutcome;
+    try {
+      outcome = await this.#keeper.claim(record, fingerprint);
+    } catch (error) {
+      return this.#storeFailed(error);
+    }
+    return decide(outcome);
+  };
+
+  readonly finish = async (claim: IdempotencyClaim, captured: CaptureResult): Promise<void> => {
+    const keeper = this.#keeper;
+    if (captured.kind === 'aborted') {
+      // The handler may still be running (Express reports a client disconnect early), so the
+      // claim is neither completed nor released: it lapses when its lease ends.
+      keeper.abort(claim);
+      return;
+    }
+    const status = captured.kind === 'complete' ? captured.response.status : captured.status;
+    if (!this.#config.storeClasses.has(statusClass(status))) {
+      await keeper.release(claim, 'status', status);
+      return;
+    }
+    await keeper.complete(
+      claim,
+      captured.kind === 'complete'
+        ? {
+            stored: true,
+            response: {
+              status,
+              headers: pickHeaders(captured.response.headers, this.#config.replayHeaders),
+              body: captured.response.body,
+            },
+          }
+        : { stored: false, status },
+    );
+  };
+
+  readonly abandon = async (claim: IdempotencyClaim): Promise<void> => {
+    await this.#keeper.release(claim, 'error');
+  };
 
   /** The default fingerprint (custom ones are awaited in `begin`). */
-  function defaultFingerprintOf(req: KeelRequest<Raw>): string {
+  #defaultFingerprint(req: KeelRequest<Raw>): string {
+    const { warnings, fingerprintHeaders, maxBodyDepth } = this.#config;
     if (!req.bodyParsed && req.rawBody === undefined && hasBody(req)) {
       warnings.warn(
         'idempotencyWithoutBody',
@@ -91,114 +179,69 @@ export function createIdempotency<Raw = unknown>(
     return defaultFingerprint(req, fingerprintHeaders, maxBodyDepth);
   }
 
-  return {
-    maxResponseBytes,
-    store,
+  /** A request refused before any store call: an event, then the problem response. */
+  #rejected(
+    reason: 'key-missing' | 'key-invalid',
+    error: { status: number } & Error,
+  ): IdempotencyDecision {
+    this.#config.claims.events.emit('idempotency.rejected', { reason });
+    return reject(reason, error);
+  }
 
-    async begin(req) {
-      if (!methods.includes(req.method.toUpperCase())) return { kind: 'pass' };
-      const header = headerValue(req.headers, headerName);
-      if (header === undefined) {
-        if (!required) return { kind: 'pass' };
-        events.emit('idempotency.rejected', { reason: 'key-missing' });
-        return reject('key-missing', new IdempotencyKeyMissingError(headerName));
-      }
-      const parsed = parseIdempotencyKey(header, keyRules);
-      if (!parsed.ok) {
-        events.emit('idempotency.rejected', { reason: 'key-invalid' });
-        return reject('key-invalid', new IdempotencyKeyInvalidError(parsed.reason));
-      }
-      let owner = '';
-      if (scope) {
-        let value = scope(req);
-        // A synchronous scope costs no extra turn of the microtask queue.
-        if (typeof value === 'object' && value !== null) value = await value;
-        if (typeof value !== 'string' || value.length === 0) {
-          throw new IdempotencyScopeError(value === '' ? 'an empty string' : String(value));
-        }
-        owner = value;
-      }
-      // 132 bits of SHA-256, like core's hashKeyPart: safe inside a hash tag, reveals nothing.
-      const record = sha256(JSON.stringify([owner, parsed.key])).slice(0, 22);
-      let fingerprint: string;
-      try {
-        fingerprint = customFingerprint
-          ? hashFingerprint(await customFingerprint(req))
-          : defaultFingerprintOf(req);
-      } catch (error) {
-        // A body the fingerprint refuses is the client's fault: 400, nothing stored.
-        if (!(error instanceof IdempotencyBodyTooDeepError)) throw error;
-        events.emit('idempotency.rejected', { reason: 'body-too-deep' });
-        return reject('body-too-deep', error, {}, { maxDepth: error.maxDepth });
-      }
-      let outcome: ClaimOutcome;
-      try {
-        outcome = await keeper.claim(record, fingerprint);
-      } catch (error) {
-        if (!isStoreFailure(error)) throw error;
-        events.emit('idempotency.rejected', { reason: 'store-unavailable' }, { error });
-        // Fail closed: the handler never runs without a claim.
-        return {
-          kind: 'respond',
-          reason: 'store-unavailable',
-          response: problemResponse(problemFromError(error), { 'retry-after': '1' }),
-        };
-      }
+  /** A body the fingerprint refuses is the client's fault: 400, nothing stored. */
+  #fingerprintRefused(error: unknown): IdempotencyDecision {
+    if (!(error instanceof IdempotencyBodyTooDeepError)) throw error;
+    this.#config.claims.events.emit('idempotency.rejected', { reason: 'body-too-deep' });
+    return reject('body-too-deep', error, {}, { maxDepth: error.maxDepth });
+  }
 
-      switch (outcome.kind) {
-        case 'execute':
-          return { kind: 'execute', claim: outcome.claim };
-        case 'replay':
-          return { kind: 'respond', reason: 'replayed', response: replay(outcome.response) };
-        case 'in-flight': {
-          const seconds = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000));
-          return reject('in-flight', new IdempotencyRequestInFlightError(seconds), {
-            'retry-after': String(seconds),
-          });
-        }
-        case 'mismatch':
-          return reject('mismatch', new IdempotencyKeyReusedError());
-        case 'not-stored':
-          return reject(
-            'not-stored',
-            new IdempotencyResponseNotStoredError(outcome.status),
-            {},
-            { originalStatus: outcome.status },
-          );
-      }
-    },
+  /** Fail closed: the handler never runs without a claim. */
+  #storeFailed(error: unknown): IdempotencyDecision {
+    if (!isStoreFailure(error)) throw error;
+    this.#config.claims.events.emit(
+      'idempotency.rejected',
+      { reason: 'store-unavailable' },
+      { error },
+    );
+    return {
+      kind: 'respond',
+      reason: 'store-unavailable',
+      response: problemResponse(problemFromError(error), { 'retry-after': '1' }),
+    };
+  }
+}
 
-    async finish(claim, captured) {
-      if (captured.kind === 'aborted') {
-        // The handler may still be running (Express reports a client disconnect early), so the
-        // claim is neither completed nor released: it lapses when its lease ends.
-        keeper.abort(claim);
-        return;
-      }
-      const status = captured.kind === 'complete' ? captured.response.status : captured.status;
-      if (!storeClasses.has(statusClass(status))) {
-        await keeper.release(claim, 'status', status);
-        return;
-      }
-      await keeper.complete(
-        claim,
-        captured.kind === 'complete'
-          ? {
-              stored: true,
-              response: {
-                status,
-                headers: pickHeaders(captured.response.headers, replayHeaders),
-                body: captured.response.body,
-              },
-            }
-          : { stored: false, status },
+/** The scope's value as the record's owner: a non-empty string, else a coded error. */
+function ownerOf(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new IdempotencyScopeError(value === '' ? 'an empty string' : String(value));
+  }
+  return value;
+}
+
+/** What a claim's outcome means for the request. */
+function decide(outcome: ClaimOutcome): IdempotencyDecision {
+  switch (outcome.kind) {
+    case 'execute':
+      return { kind: 'execute', claim: outcome.claim };
+    case 'replay':
+      return { kind: 'respond', reason: 'replayed', response: replay(outcome.response) };
+    case 'in-flight': {
+      const seconds = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000));
+      return reject('in-flight', new IdempotencyRequestInFlightError(seconds), {
+        'retry-after': String(seconds),
+      });
+    }
+    case 'mismatch':
+      return reject('mismatch', new IdempotencyKeyReusedError());
+    case 'not-stored':
+      return reject(
+        'not-stored',
+        new IdempotencyResponseNotStoredError(outcome.status),
+        {},
+        { originalStatus: outcome.status },
       );
-    },
-
-    async abandon(claim) {
-      await keeper.release(claim, 'error');
-    },
-  };
+  }
 }
 
 function reject(

@@ -16,13 +16,7 @@ import {
   validatorFor,
 } from '@keel/core';
 import { decodeAcquire, decodeTransition, FenceCode, ScriptStatus } from '../status.js';
-import type {
-  AcquireOutcome,
-  AcquireRequest,
-  Completion,
-  IdempotencyStore,
-  TransitionOutcome,
-} from '../types.js';
+import type { AcquireRequest, Completion, IdempotencyStore } from '../types.js';
 
 export interface MemoryIdempotencyStoreOptions {
   /** Most records kept; past it the least recently used one is evicted. @default 10_000 */
@@ -49,49 +43,74 @@ interface MemoryRecord {
 
 const KNOWN = ['maxEntries', 'maxBytes', 'clock'] as const;
 
+/** The store's options, parsed and validated once. */
+interface MemoryIdempotencyStoreConfig {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly clock: Clock;
+}
+
+/** Validate the options; invalid ones throw `KeelOptionError` naming what to change. */
+function parseMemoryStoreOptions(
+  options: MemoryIdempotencyStoreOptions,
+): MemoryIdempotencyStoreConfig {
+  const v = validatorFor('createMemoryIdempotencyStore');
+  v.knownOptions(options, KNOWN);
+  const clock = v.func<Clock>('clock', options.clock, systemClock);
+  const maxEntries = v.positiveInteger('maxEntries', options.maxEntries, 10_000);
+  const maxBytes = v.integerInRange(
+    'maxBytes',
+    options.maxBytes,
+    64 * 1024 * 1024,
+    4096,
+    Number.MAX_SAFE_INTEGER,
+    'bytes',
+  );
+  return { maxEntries, maxBytes, clock };
+}
+
 /** An in-memory {@link IdempotencyStore}: per process, bounded, swept by an unref'd timer. */
 export function createMemoryIdempotencyStore(
   options: MemoryIdempotencyStoreOptions = {},
 ): IdempotencyStore {
-  const v = validatorFor('createMemoryIdempotencyStore');
-  v.knownOptions(options, KNOWN);
-  const clock = v.func<Clock>('clock', options.clock, systemClock);
-  const records = new ExpiringMap<string, MemoryRecord>({
-    maxEntries: v.positiveInteger('maxEntries', options.maxEntries, 10_000),
-    maxBytes: v.integerInRange(
-      'maxBytes',
-      options.maxBytes,
-      64 * 1024 * 1024,
-      4096,
-      Number.MAX_SAFE_INTEGER,
-      'bytes',
-    ),
-    clock,
-  });
-  // Record ids are the engine's hashes already; a memory map has no slots to protect.
-  const id = (record: string) => record;
-  // What a record keeps alive: its strings, its body's memory and the objects around them
-  // (core's measured per-entry cost), so maxBytes bounds real memory.
-  const sizeOf = (key: string, r: MemoryRecord) =>
-    ENTRY_OVERHEAD_BYTES +
-    key.length +
-    r.fp.length +
-    r.token.length +
-    (r.headers?.length ?? 0) +
-    (r.body?.buffer.byteLength ?? 0);
-  const write = (key: string, r: MemoryRecord, ttlMs: number) =>
-    records.set(key, r, clock() + ttlMs, sizeOf(key, r));
+  return new MemoryIdempotencyStore(parseMemoryStoreOptions(options));
+}
 
-  function fenced(r: MemoryRecord | undefined): unknown[] {
-    if (!r) return [ScriptStatus.FENCED, FenceCode.GONE];
-    return [ScriptStatus.FENCED, r.state === 'p' ? FenceCode.TAKEN_OVER : FenceCode.COMPLETED];
+/**
+ * The public methods are own properties (arrow functions), as they were on the object this
+ * class replaces, so a store can still be spread into a wrapper or its methods passed unbound.
+ * Each private step transliterates the Lua script of the same name.
+ */
+class MemoryIdempotencyStore implements IdempotencyStore {
+  readonly kind = 'memory';
+  readonly #clock: Clock;
+  readonly #records: ExpiringMap<string, MemoryRecord>;
+
+  constructor({ maxEntries, maxBytes, clock }: MemoryIdempotencyStoreConfig) {
+    this.#clock = clock;
+    this.#records = new ExpiringMap<string, MemoryRecord>({ maxEntries, maxBytes, clock });
   }
 
-  // Each function below transliterates the Lua script of the same name.
-  function acquire(req: AcquireRequest): unknown[] {
+  readonly acquire: IdempotencyStore['acquire'] = async (req) => decodeAcquire(this.#acquire(req));
+
+  readonly complete: IdempotencyStore['complete'] = async (record, token, completion, ttlMs) =>
+    decodeTransition('complete-record', this.#complete(record, token, completion, ttlMs));
+
+  readonly release: IdempotencyStore['release'] = async (record, token) =>
+    decodeTransition('release-claim', this.#release(record, token));
+
+  readonly renew: IdempotencyStore['renew'] = async (record, token, leaseMs, retentionMs) =>
+    decodeTransition('renew-lease', this.#renew(record, token, leaseMs, retentionMs));
+
+  #write(key: string, r: MemoryRecord, ttlMs: number): boolean {
+    return this.#records.set(key, r, this.#clock() + ttlMs, sizeOf(key, r));
+  }
+
+  #acquire(req: AcquireRequest): unknown[] {
+    const records = this.#records;
     const key = id(req.record);
     const r = records.get(key);
-    const now = clock();
+    const now = this.#clock();
     if (!r) {
       const fresh: MemoryRecord = {
         state: 'p',
@@ -100,7 +119,7 @@ export function createMemoryIdempotencyStore(
         token: flatString(req.token),
         lease: now + req.leaseMs,
       };
-      return write(key, fresh, req.retentionMs) ? [ScriptStatus.CLAIMED] : storeFull();
+      return this.#write(key, fresh, req.retentionMs) ? [ScriptStatus.CLAIMED] : storeFull();
     }
     records.touch(key);
     if (r.fp !== req.fingerprint) return [ScriptStatus.MISMATCH];
@@ -115,14 +134,9 @@ export function createMemoryIdempotencyStore(
     return [ScriptStatus.TAKEN_OVER, -left];
   }
 
-  function complete(
-    record: string,
-    token: string,
-    completion: Completion,
-    retentionMs: number,
-  ): unknown[] {
+  #complete(record: string, token: string, completion: Completion, retentionMs: number): unknown[] {
     const key = id(record);
-    const r = records.get(key);
+    const r = this.#records.get(key);
     if (!r || r.token !== token) return fenced(r);
     if (r.state !== 'p') return [ScriptStatus.OK];
     const done: MemoryRecord = completion.stored
@@ -136,43 +150,58 @@ export function createMemoryIdempotencyStore(
         }
       : { ...r, state: 'n', status: completion.status };
     // A response larger than the whole store is kept as "not stored" rather than dropped.
-    if (!write(key, done, retentionMs)) {
-      write(key, { ...r, state: 'n', status: done.status as number }, retentionMs);
+    if (!this.#write(key, done, retentionMs)) {
+      this.#write(key, { ...r, state: 'n', status: done.status as number }, retentionMs);
     }
     return [ScriptStatus.OK];
   }
 
-  function release(record: string, token: string): unknown[] {
+  #release(record: string, token: string): unknown[] {
     const key = id(record);
-    const r = records.get(key);
+    const r = this.#records.get(key);
     if (r?.state === 'p' && r.token === token) {
-      records.delete(key);
+      this.#records.delete(key);
       return [ScriptStatus.OK];
     }
     return fenced(r);
   }
 
-  function renew(record: string, token: string, leaseMs: number, retentionMs: number): unknown[] {
+  #renew(record: string, token: string, leaseMs: number, retentionMs: number): unknown[] {
     const key = id(record);
-    const r = records.get(key);
+    const r = this.#records.get(key);
     if (r?.state === 'p' && r.token === token) {
-      const now = clock();
+      const now = this.#clock();
       r.lease = now + leaseMs;
-      records.expire(key, now + retentionMs);
+      this.#records.expire(key, now + retentionMs);
       return [ScriptStatus.OK];
     }
     return fenced(r);
   }
+}
 
-  return {
-    kind: 'memory',
-    acquire: async (req): Promise<AcquireOutcome> => decodeAcquire(acquire(req)),
-    complete: async (record, token, completion, retentionMs): Promise<TransitionOutcome> =>
-      decodeTransition('complete-record', complete(record, token, completion, retentionMs)),
-    release: async (record, token) => decodeTransition('release-claim', release(record, token)),
-    renew: async (record, token, leaseMs, retentionMs) =>
-      decodeTransition('renew-lease', renew(record, token, leaseMs, retentionMs)),
-  };
+/** Record ids are the engine's hashes already; a memory map has no slots to protect. */
+function id(record: string): string {
+  return record;
+}
+
+/**
+ * What a record keeps alive: its strings, its body's memory and the objects around them (core's
+ * measured per-entry cost), so maxBytes bounds real memory.
+ */
+function sizeOf(key: string, r: MemoryRecord): number {
+  return (
+    ENTRY_OVERHEAD_BYTES +
+    key.length +
+    r.fp.length +
+    r.token.length +
+    (r.headers?.length ?? 0) +
+    (r.body?.buffer.byteLength ?? 0)
+  );
+}
+
+function fenced(r: MemoryRecord | undefined): unknown[] {
+  if (!r) return [ScriptStatus.FENCED, FenceCode.GONE];
+  return [ScriptStatus.FENCED, r.state === 'p' ? FenceCode.TAKEN_OVER : FenceCode.COMPLETED];
 }
 
 function storeFull(): never {
