@@ -1,7 +1,7 @@
 /**
  * Redis's clock as seen from this process: the offset between the server's `TIME` and the
- * local monotonic clock, measured with one `TIME` round trip when a client is first used and
- * after each (re)connect, and refreshed in the background once a minute. Scripts use it to
+ * local monotonic clock, measured with one `TIME` round trip when a client is first used,
+ * again in the background after each reconnect, and refreshed once a minute. Scripts use it to
  * learn when their caller gives up, on the server's own clock (see `scripts.ts`).
  */
 import { type AnyRedisClient, type KeelRedisClient, keelClient } from './seam.js';
@@ -22,9 +22,11 @@ export class ServerClock {
   constructor(native: AnyRedisClient) {
     const client = keelClient(native);
     this.#client = client;
-    // A reconnect may reach another server (failover, restart): measure again.
+    // A reconnect may reach another server (failover, restart): measure again, at once and in
+    // the background. Calls meanwhile use the last offset (servers kept in time by NTP differ
+    // by milliseconds), so no request after a reconnect pays an extra round trip for it.
     client.on('ready', () => {
-      this.#syncedAt = Number.NEGATIVE_INFINITY;
+      if (this.#syncedAt !== Number.NEGATIVE_INFINITY) this.sync().catch(() => {});
     });
   }
 

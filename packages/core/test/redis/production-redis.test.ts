@@ -115,13 +115,19 @@ describe('store calls on production Redis', () => {
     const probe = createRedisClient(server.url);
     await new Promise((resolve) => probe.once('ready', resolve));
     try {
+      // Spins for 1.5 s (measured in µs: a whole-second test would end at the next second).
       const busy = other
         .eval(
-          'local t = redis.call("TIME") local s = t[1] while true do local n = redis.call("TIME") if n[1] - s >= 1 then return 1 end end',
+          'local t = redis.call("TIME") local s = t[1] * 1e6 + t[2] while true do local n = redis.call("TIME") if n[1] * 1e6 + n[2] - s >= 1500000 then return 1 end end',
           0,
         )
         .catch(() => {});
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      // Until Redis answers BUSY (bounded), so a loaded machine cannot start the probe early.
+      for (let i = 0; i < 100; i++) {
+        const reply = await admin.ping().catch((e: unknown) => e);
+        if (reply instanceof Error && /BUSY/.test(reply.message)) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       const error = await caller(probe)('get', () => probe.get('keel:test:x')).catch(
         (e: unknown) => e,
       );
