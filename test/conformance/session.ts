@@ -7,13 +7,16 @@
 import { randomBytes } from 'node:crypto';
 import { createManualClock, type KeelEvent, type ManualClock } from '@keel/core';
 import {
+  createRedisSessionStorage,
   type SessionData,
   SessionRepository,
   type SessionRepositoryOptions,
   type SessionStorage,
   SLIDE_SLACK_MS,
 } from '@keel/session';
+import type { Cluster, Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cleanupPrefix, testPrefix } from '../support/index.js';
 
 /** One backend under test, fresh for each case. */
 export interface SessionTarget {
@@ -449,4 +452,38 @@ export function describeSessionConformance(
       expect(await load(r, 's')).toEqual({ a: 1, y: 1 });
     });
   });
+}
+
+/**
+ * The suite on a Redis backend: `client` is the storage's client (any kind Keel accepts), `raw`
+ * an ioredis client to the same data for the cases' own writes. Both are getters, so clients a
+ * file creates in `beforeAll` are read when a case starts.
+ */
+export function describeRedisSessionConformance(
+  name: string,
+  client: () => Parameters<typeof createRedisSessionStorage>[0]['client'],
+  raw: () => Redis | Cluster,
+): void {
+  describeSessionConformance(
+    name,
+    () => {
+      const prefix = testPrefix();
+      return {
+        storage: () => createRedisSessionStorage({ client: client(), prefix, indexPrefix: prefix }),
+        writeRaw: async (id, payload) => {
+          await raw().set(`${prefix}${id}`, payload, 'PX', 60_000);
+        },
+        age: async (id, ms) => {
+          // The server clock cannot move: shrink the remaining TTL instead.
+          const pttl = await raw().pttl(`${prefix}${id}`);
+          await raw().pexpire(`${prefix}${id}`, pttl - ms);
+        },
+        cleanup: async () => {
+          await cleanupPrefix(raw(), prefix);
+          await cleanupPrefix(raw(), `{${prefix}`);
+        },
+      };
+    },
+    { clock: false },
+  );
 }
