@@ -70,12 +70,15 @@ export async function launchChromium(): Promise<RunningChromium> {
       '--remote-debugging-port=0',
       'about:blank',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // Its own process group: closing kills the renderer and helper processes with it, which
+    // otherwise outlive the browser and keep writing into the profile.
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   const close = async () => {
     if (chrome.exitCode === null) {
-      chrome.kill('SIGKILL');
-      await once(chrome, 'exit');
+      const exited = once(chrome, 'exit');
+      process.kill(-chrome.pid!, 'SIGKILL');
+      await exited;
     }
     // Chromium's helper processes outlive a SIGKILL of the browser for a moment, still writing
     // into the profile: retry instead of failing on ENOTEMPTY.

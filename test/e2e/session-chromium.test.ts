@@ -7,34 +7,16 @@
  *
  * Chromium is required, not optional: without it this test fails with the install command.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createRedisClient } from '@keel/core';
 import { createData, createTokenSigner } from '@keel/example-shared';
 import type { Redis } from 'ioredis';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/express-api/src/app.js';
 import { cleanupPrefix, closeClient, freePort, redisUrl, testPrefix } from '../support/index.js';
-
-const CHROMIUM =
-  process.env.CHROMIUM_PATH ??
-  ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
-
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { launchChromium, type RunningChromium } from './chromium.js';
 
 /** One running instance of the example: app, store and Redis client of its own. */
 interface Instance {
@@ -45,10 +27,8 @@ interface Instance {
 describe('sessions in headless Chromium', () => {
   const prefix = testPrefix();
   let port: number;
-  let browser: Browser | undefined;
-  let chrome: ChildProcess | undefined;
+  let chrome: RunningChromium | undefined;
   let instance: Instance | undefined;
-  const profile = mkdtempSync(join(tmpdir(), 'keel-chromium-'));
 
   async function startInstance(): Promise<Instance> {
     const redis = createRedisClient({ url: redisUrl() }) as Redis;
@@ -78,62 +58,14 @@ describe('sessions in headless Chromium', () => {
   }, 30_000);
 
   afterAll(async () => {
-    await browser?.close().catch(() => {});
-    if (chrome && chrome.exitCode === null) {
-      chrome.kill('SIGKILL');
-      await once(chrome, 'exit');
-    }
+    await chrome?.close();
     if (instance) await stopInstance(instance);
-    // Chromium's helper processes outlive a SIGKILL of the browser for a moment, still writing
-    // into the profile: retry instead of failing on ENOTEMPTY.
-    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     const cleanup = createRedisClient({ url: redisUrl() }) as Redis;
     await once(cleanup, 'ready');
     await cleanupPrefix(cleanup, prefix);
     await cleanupPrefix(cleanup, `{${prefix}`);
     await closeClient(cleanup);
   });
-
-  /** Start Chromium ourselves (fresh profile, loopback DevTools port) and attach over CDP. */
-  async function launchChromium(): Promise<Browser> {
-    if (!CHROMIUM) {
-      throw new Error(
-        'Chromium is not installed: run `apt-get install -y chromium` (Debian) or set CHROMIUM_PATH. ' +
-          "Keel's browser test needs it and never skips.",
-      );
-    }
-    chrome = spawn(
-      CHROMIUM,
-      [
-        ...FLAGS,
-        `--user-data-dir=${profile}`,
-        '--remote-debugging-address=127.0.0.1',
-        '--remote-debugging-port=0',
-        'about:blank',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    const endpoint = await new Promise<string>((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(
-        () => reject(new Error(`Chromium did not open its DevTools port in 10 s:\n${output}`)),
-        10_000,
-      );
-      chrome!.stderr!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /DevTools listening on (ws:\/\/\S+)/.exec(output);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match[1]!);
-        }
-      });
-      chrome!.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`Chromium exited with code ${code}:\n${output}`));
-      });
-    });
-    return chromium.connectOverCDP(endpoint, { timeout: 10_000 });
-  }
 
   const account = () => `http://127.0.0.1:${port}/account`;
   async function signIn(page: Page): Promise<void> {
@@ -145,7 +77,8 @@ describe('sessions in headless Chromium', () => {
   }
 
   it('signs in, survives a server restart, and "log out everywhere" ends the other browser', async () => {
-    browser = await launchChromium();
+    chrome = await launchChromium();
+    const { browser } = chrome;
     const first = await browser.newContext();
     const second = await browser.newContext();
     const laptop = await first.newPage();
