@@ -23,8 +23,8 @@ import { withDeadline } from './deadline.js';
 import type { ReplicaWait, StoreAttempt } from './scripts.js';
 import { type AnyRedisClient, type KeelRedisClient, keelClient } from './seam.js';
 import { failoverInProgress, failoverSettled } from './sentinel-failover.js';
-import { localNow } from './server-clock.js';
-import { toStoreError } from './store-errors.js';
+import { localNow, serverClockOf } from './server-clock.js';
+import { classifyStoreError, toStoreError } from './store-errors.js';
 
 export interface StoreCallerOptions {
   /** Feature name for events, e.g. `rate-limit`. */
@@ -217,9 +217,18 @@ class GuardedStoreCaller {
     pending: Promise<T> | undefined,
     undo: ((result: T) => Promise<unknown>) | undefined,
   ): unknown {
-    const { breaker, events, feature, keyFamily, deadlineMs } = this.config;
+    const { breaker, events, feature, keyFamily, deadlineMs, client } = this.config;
     const timeout = caught instanceof StoreTimeoutError;
     if (timeout && undo && pending) this.compensate(operation, pending, undo);
+    // Refused as started too late, yet the reply came back before the local deadline: the
+    // server-clock offset is wrong (the server's clock stepped, or its sample was coarse).
+    if (
+      client &&
+      classifyStoreError(caught) === 'abandoned' &&
+      localNow() < startedAt + deadlineMs - this.config.replyMarginMs
+    ) {
+      serverClockOf(client).distrust();
+    }
     const { error, outage } = toStoreError(caught, { operation, feature, keyFamily, deadlineMs });
     // Only a call the breaker let through reports back to it.
     if (passed) {

@@ -11,6 +11,7 @@ import {
   type KeelEvent,
   type RedisClient,
   StoreTimeoutError,
+  serverClockOf,
 } from '@keel/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeClient, type RedisServer, startRedisServer } from '../../../../test/support/index.js';
@@ -42,6 +43,30 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Keep the event loop busy for `totalMs`, in slices of `sliceMs` with I/O let through between. */
+async function busyEventLoop(totalMs: number, sliceMs: number): Promise<void> {
+  const end = performance.now() + totalMs;
+  while (performance.now() < end) {
+    const sliceEnd = performance.now() + sliceMs;
+    while (performance.now() < sliceEnd) {}
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** A fresh client (so a fresh server clock) and a caller on it with a rate limit's deadline. */
+async function freshCaller() {
+  const fresh = createRedisClient({ url: server.url });
+  await new Promise((resolve) => fresh.once('ready', resolve));
+  const call = createStoreCaller({
+    feature: 'test',
+    deadlineMs: 50,
+    client: fresh,
+    breaker: false,
+  });
+  const runner = createScriptRunner(fresh, 'keel:test', '0');
+  return { fresh, incr: (key: string) => call('incr', (a) => runner.run(incr, [key], [], a)) };
+}
 
 describe('abandoned store calls', () => {
   it('a script that starts after its caller gave up changes nothing', async () => {
@@ -98,6 +123,41 @@ describe('abandoned store calls', () => {
       operation: 'slow',
       outcome: 'ok',
     });
+  });
+
+  it('a server-clock sample taken while the event loop was busy is taken again', async () => {
+    const { fresh, incr } = await freshCaller();
+    try {
+      // The TIME reply waits 150 ms behind a busy event loop: a sample that is 75 ms off,
+      // more than the whole 50 ms deadline of the calls below.
+      const measuring = serverClockOf(fresh).sync();
+      await busyEventLoop(150, 150);
+      await measuring;
+      for (let i = 1; i <= 20; i++) expect(await incr('clock:busy')).toBe(i);
+    } finally {
+      await closeClient(fresh);
+    }
+  });
+
+  it('a wrong server-clock offset is measured again as soon as a call in time is refused', async () => {
+    const { fresh, incr } = await freshCaller();
+    try {
+      // Every sample of the measurement is coarse: the offset is 75 ms off.
+      const measuring = serverClockOf(fresh).sync();
+      await busyEventLoop(1000, 150);
+      await measuring;
+      // The first call is refused (it looks late on the mis-mapped clock), and the refusal,
+      // answered well inside the deadline, sends the clock to be measured again at once.
+      const refusedAt = performance.now();
+      let allowed = 0;
+      while (performance.now() - refusedAt < 300 && allowed === 0) {
+        allowed = await incr('clock:stepped').catch(() => 0);
+      }
+      expect(allowed).toBe(1);
+      for (let i = 2; i <= 20; i++) expect(await incr('clock:stepped')).toBe(i);
+    } finally {
+      await closeClient(fresh);
+    }
   });
 
   it('a call made while the client connects waits for it', async () => {
