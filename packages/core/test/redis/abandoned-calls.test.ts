@@ -151,7 +151,7 @@ describe('abandoned store calls', () => {
       const refusedAt = performance.now();
       let allowed = 0;
       while (performance.now() - refusedAt < 300 && allowed === 0) {
-        allowed = await incr('clock:stepped').catch(() => 0);
+        allowed = Number(await incr('clock:stepped').catch(() => 0));
       }
       expect(allowed).toBe(1);
       for (let i = 2; i <= 20; i++) expect(await incr('clock:stepped')).toBe(i);
