@@ -16,7 +16,12 @@
  * ```sh
  * pnpm exec tsx bench/rate-limit-script-cost.ts                 # 7 rounds × 50,000 calls per row
  * pnpm exec tsx bench/rate-limit-script-cost.ts --calls 20000 --rounds 3
+ * pnpm exec tsx bench/rate-limit-script-cost.ts --instructions  # exact: Redis under callgrind
  * ```
+ *
+ * `--instructions` counts instead of timing: Redis runs under valgrind's callgrind and each row
+ * reports the CPU instructions Redis executed per call (one client, 2,000 calls, one round:
+ * the count does not vary with the machine's load).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -25,12 +30,14 @@ import { GUARD_LUA } from '@keel/core';
 import { Redis } from 'ioredis';
 import { checkLimits } from '../packages/rate-limit/src/scripts/generated.js';
 import { startRedisServer } from '../test/support/redis-server.js';
+import { hasValgrind, startCallgrindRedis } from './lib/callgrind.js';
 
 const { values } = parseArgs({
   options: {
     calls: { type: 'string', default: '50000' },
     rounds: { type: 'string', default: '7' },
     connections: { type: 'string', default: '20' },
+    instructions: { type: 'boolean', default: false },
   },
 });
 const calls = Number(values.calls);
@@ -98,14 +105,20 @@ function hasTaskset(): boolean {
   }
 }
 
-function benchmark(port: number, sha: string, row: Row): Promise<void> {
+function benchmark(
+  port: number,
+  sha: string,
+  row: Row,
+  n = calls,
+  connections = values.connections,
+): Promise<void> {
   const argv = [
     '-p',
     String(port),
     '-n',
-    String(calls),
+    String(n),
     '-c',
-    values.connections,
+    connections,
     '-q',
     'EVALSHA',
     sha,
@@ -150,6 +163,40 @@ const quartiles = (xs: number[]) => {
   const at = (q: number) => s[Math.min(s.length - 1, Math.round(q * (s.length - 1)))]!;
   return [at(0.25), at(0.75)] as const;
 };
+
+/** `--instructions`: every row once under callgrind, instructions per call. */
+async function countInstructions(): Promise<void> {
+  if (!hasValgrind()) throw new Error('--instructions needs valgrind (apt-get install valgrind)');
+  const n = 2000;
+  const server = await startCallgrindRedis();
+  try {
+    const lines = ['| row | redis instructions/call | × vs | vs |', '| --- | --- | --- | --- |'];
+    const counts = new Map<string, number>();
+    for (const row of ROWS) {
+      const sha = String(await server.redis.script('LOAD', row.lua));
+      // Warm: the first calls create the key and the script's Lua state.
+      await benchmark(server.port, sha, row, 100, '1');
+      counts.set(
+        row.name,
+        await server.instructionsPerCall(() => benchmark(server.port, sha, row, n, '1'), n),
+      );
+    }
+    for (const row of ROWS) {
+      const own = counts.get(row.name)!;
+      const ratio = own / counts.get(row.vs)!;
+      lines.push(`| ${row.name} | ${Math.round(own)} | ${ratio.toFixed(2)}× | ${row.vs} |`);
+    }
+    console.log(`\n${n} calls per row, one connection, Redis under callgrind\n`);
+    console.log(lines.join('\n'));
+  } finally {
+    await server.stop();
+  }
+}
+
+if (values.instructions) {
+  await countInstructions();
+  process.exit(0);
+}
 
 const server = await startRedisServer();
 if (pinned) execFileSync('taskset', ['-a', '-cp', '1', String(server.pid)], { stdio: 'ignore' });

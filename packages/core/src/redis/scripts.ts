@@ -26,16 +26,18 @@ import { ABANDONED_REPLY } from './store-errors.js';
 
 /**
  * Prepended to every script. It takes the last ARGV off (so the script sees exactly the
- * arguments it declares), reads the server clock once into `keelTime` (the `TIME` reply, which
- * scripts use instead of a `TIME` of their own: one clock read per call), and refuses to start
- * after the deadline; 0 means "no deadline".
+ * arguments it declares), reads the server clock once (`keelTime`, the `TIME` reply, and
+ * `keelNow`, whole ms since the epoch: scripts use these instead of a `TIME` of their own, one
+ * clock read and one string-to-number conversion per call), and refuses to start after the
+ * deadline, the last whole server millisecond it may start in; 0 means "no deadline".
  */
 export const GUARD_LUA = `-- Keel call guard: the last ARGV is the caller's deadline, server ms since the epoch (0 = none)
 local keelArgs = #ARGV
 local keelNotAfter = tonumber(ARGV[keelArgs])
 ARGV[keelArgs] = nil
 local keelTime = redis.call('TIME')
-if keelNotAfter > 0 and keelTime[1] * 1000 + keelTime[2] / 1000 > keelNotAfter then
+local keelNow = keelTime[1] * 1000 + math.floor(keelTime[2] / 1000)
+if keelNotAfter > 0 and keelNow > keelNotAfter then
   return redis.error_reply('${ABANDONED_REPLY} the caller gave up before this call started')
 end
 `;

@@ -85,11 +85,12 @@ export class ServerClock {
   }
 
   /**
-   * The server time, ms, at or before which a local instant certainly falls: the offset's
-   * error is subtracted, so a deadline mapped this way is never later than the local one.
+   * The last whole server millisecond (ms since the epoch) that certainly ends before the
+   * local instant: the offset's error is subtracted, so a deadline mapped this way is never
+   * later than the local one, even compared with a script's clock read rounded down to the ms.
    */
   toServerMs(localMs: number): number {
-    return Math.floor(localMs + this.#offsetMs - this.#errorMs);
+    return Math.floor(localMs + this.#offsetMs - this.#errorMs) - 1;
   }
 
   /** The best of up to {@link SAMPLES} samples; taken when `replace`, or when it beats the last. */

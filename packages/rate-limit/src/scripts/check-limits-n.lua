@@ -31,8 +31,9 @@ local fmt, match = string.format, string.match
 
 local now, ttlFloor = nil, 0
 if ARGV[1] == '' then
-  -- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-  now = keelTime[1] * 1000 + floor(keelTime[2] / 1000)
+  -- keelNow: the server's clock, whole ms, read once by core's call guard (prepended to every
+  -- script)
+  now = keelNow
 else
   -- A test's clock is not the server's: keep keys long enough for real time. Every state
   -- carries its own times, so a lingering key never changes a decision, only memory use.
@@ -46,10 +47,18 @@ if not now or not cost or (argc ~= 2 + 4 * n and argc ~= 2 + 5 * n) then
 end
 
 -- Writes of the allowed policies, made once every policy allowed: (key, value, ttl) triples;
--- a sliding log's value is false (it adds members instead of setting a value). Blocks started
--- by a refusal: (key, duration, algorithm, window, log size) tuples, written although nothing
--- is charged.
-local out, writes, nw, allowed, blocks = { 0 }, {}, 0, true
+-- a sliding log's value is false (it adds members instead of setting a value); a ttl of false
+-- keeps the key's expiry (the write stays in the window whose end set it). Blocks started by
+-- a refusal: (key, duration, algorithm, window, log size) tuples, written although nothing is
+-- charged. One policy's reply and write are sized up front: a table grown entry by entry is
+-- resized on the way, and that costs more than the decision.
+local out, writes, nw, allowed, blocks
+if n == 1 then
+  out, writes = { 0, 0, 0, 0, 0, 0 }, { false, false, false }
+else
+  out, writes = { 0 }, {}
+end
+nw, allowed = 0, true
 for i = 1, n do
   local a = 3 + 4 * (i - 1)
   local code = ARGV[a]
@@ -60,13 +69,13 @@ for i = 1, n do
   local ok, remaining, reset, retry, receipt, value, ttl, held, mark
 
   if code == '1' then -- fixed window
-    local count, resetAt = 0, now + w
+    local count, resetAt, started = 0, now + w, false
     local v = rcall('GET', key)
     if v then
       local c, r = match(v, '^(%-?%d+) (%-?%d+)$')
       if r then
         c, r = tonumber(c), tonumber(r)
-        if r > now then count, resetAt = c, r end
+        if r > now then count, resetAt, started = c, r, true end
       else
         held = tonumber(match(v, '^b(%d+)$'))
         -- Another client's value under a Keel key: report it rather than overwrite or misread it.
@@ -75,9 +84,11 @@ for i = 1, n do
     end
     reset, receipt = resetAt - now, resetAt
     if count + cost <= limit then
-      -- The same absolute expiry on every write: later hits never extend the window.
+      -- The same absolute expiry on every write: later hits never extend the window (and keep
+      -- the expiry the window's first write set; a test's clock sets it again each time).
       ok, remaining, retry = true, limit - count - cost, 0
       value, ttl = fmt('%d %d', count + cost, resetAt), max(ttlFloor, reset)
+      if started and ttlFloor == 0 then ttl = false end
     else
       ok, remaining, retry = false, max(0, limit - count), reset
       if cost > limit then retry = -1 end
@@ -141,6 +152,8 @@ for i = 1, n do
       ok, remaining, retry = true, floor((capacity - used - cost * w) / w), 0
       counted = cur + cost
       value, ttl = fmt('%d %d %d', start, cur + cost, prev), max(ttlFloor, start + 2 * w - now)
+      -- A write in the window of the stored state keeps the expiry that state's first write set.
+      if cur > 0 and ttlFloor == 0 then ttl = false end
     else
       ok, remaining = false, max(0, floor((capacity - used) / w))
       if cur + cost <= limit then
@@ -279,7 +292,9 @@ end
 if dry then return out end
 for j = 1, nw, 3 do
   local key, value, ttl = writes[j], writes[j + 1], writes[j + 2]
-  if value then
+  if ttl == false then
+    rcall('SET', key, value, 'KEEPTTL')
+  elseif value then
     rcall('SET', key, value, 'PX', ttl)
   else
     -- A sliding log: members at one time are numbered 1..m (zero-padded, so lexical order
