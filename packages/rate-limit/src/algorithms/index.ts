@@ -12,14 +12,14 @@ export const ALGORITHMS = {
   'sliding-window': slidingWindow,
   'token-bucket': tokenBucket,
   gcra,
-} as const satisfies Record<
-  AlgorithmName,
-  Pick<AlgorithmUnit<unknown>, 'name' | 'code' | 'keyTag'>
->;
+} as const satisfies Record<AlgorithmName, AlgorithmUnit<unknown>>;
 
 export const ALGORITHM_NAMES = Object.keys(ALGORITHMS) as AlgorithmName[];
 
-/** The unit for a name, typed loosely for stores that keep every algorithm's state in one map. */
+/**
+ * The unit for a name, typed loosely for stores that keep every algorithm's state in one map
+ * (a unit's methods take their state bivariantly, so each unit is an `AlgorithmUnit<unknown>`).
+ */
 export function algorithmUnit(name: AlgorithmName): AlgorithmUnit<unknown> {
-  return ALGORITHMS[name] as unknown as AlgorithmUnit<unknown>;
+  return ALGORITHMS[name];
 }
