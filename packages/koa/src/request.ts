@@ -3,20 +3,23 @@
  * parsers) keep things.
  */
 import type { KeelRequest } from '@keel/core';
-import type { Context } from 'koa';
+import type { Context, Request } from 'koa';
 
-/** Fields that @koa/router and @koa/bodyparser add to the context/request. */
-interface KoaExtras {
-  _matchedRoute?: string | RegExp;
-  routePath?: string;
-  request: { body?: unknown; rawBody?: unknown };
-}
+/**
+ * The context with the fields @koa/router adds. An intersection, not a plain interface of
+ * optional fields: TypeScript then checks the assignment from `Context` without a cast.
+ */
+type RoutedContext = Context & { _matchedRoute?: string | RegExp; routePath?: string };
+
+/** The request with the fields @koa/bodyparser adds (an intersection for the same reason). */
+type ParsedRequest = Request & { body?: unknown; rawBody?: unknown };
 
 export function toKeelRequest(ctx: Context): KeelRequest<Context> {
-  const extras = ctx as unknown as KoaExtras;
-  const route = extras.routePath ?? extras._matchedRoute;
-  const body = extras.request.body;
-  const rawBody = extras.request.rawBody;
+  const routed: RoutedContext = ctx;
+  const request: ParsedRequest = ctx.request;
+  const route = routed.routePath ?? routed._matchedRoute;
+  const body = request.body;
+  const rawBody = request.rawBody;
   return {
     method: ctx.method,
     path: ctx.path,
@@ -32,7 +35,7 @@ export function toKeelRequest(ctx: Context): KeelRequest<Context> {
         : Buffer.isBuffer(rawBody)
           ? rawBody
           : undefined,
-    bodyParsed: 'body' in extras.request,
+    bodyParsed: 'body' in request,
     raw: ctx,
   };
 }
