@@ -7,15 +7,10 @@
  * an `idempotency.*` event. The state machine itself is the store's (see types.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { KeelEvents } from '@keel/core';
 import './events.js';
-import type {
-  AcquireOutcome,
-  AcquireRequest,
-  Completion,
-  IdempotencyStore,
-  StoredResponse,
-} from './types.js';
+import { Heartbeat, type HeartbeatSettings } from './heartbeat.js';
+import { type IntervalTimer, nodeIntervalTimer } from './interval-timer.js';
+import type { AcquireOutcome, AcquireRequest, Completion, StoredResponse } from './types.js';
 
 /** A claim: its owner runs the work, then hands it back to complete or release it. */
 export interface IdempotencyClaim {
@@ -24,15 +19,9 @@ export interface IdempotencyClaim {
 }
 
 /** The settings of one claim keeper, already validated by its caller. */
-export interface ClaimSettings {
-  readonly store: IdempotencyStore;
-  readonly leaseMs: number;
-  /** Heartbeat period, ms; 0 disables it. */
-  readonly renewEveryMs: number;
-  readonly retentionMs: number;
+export interface ClaimSettings extends HeartbeatSettings {
   /** How long to wait for an in-flight owner before answering in-flight, ms. */
   readonly waitMs: number;
-  readonly events: KeelEvents;
 }
 
 /** What claiming a record found: the claim to run under, or why the work must not run. */
@@ -48,9 +37,8 @@ interface ClaimState {
   readonly keeper: object;
   readonly token: string;
   settled: boolean;
-  timer: NodeJS.Timeout | undefined;
-  /** A renewal is in progress: a slow store never gets two at once for one claim. */
-  renewing: boolean;
+  /** Undefined when `renewEveryMs` is 0. */
+  readonly heartbeat: Heartbeat | undefined;
 }
 
 /** A claim as handed out: the record id in view, the owner token out of reach. */
@@ -74,7 +62,11 @@ class Claim implements IdempotencyClaim {
 
 /** Claims, heartbeats and settlements of one engine or runner. */
 export class ClaimKeeper {
-  constructor(private readonly settings: ClaimSettings) {}
+  /** `timer` runs the heartbeats: tests pass a manual one to move time instead of sleeping. */
+  constructor(
+    private readonly settings: ClaimSettings,
+    private readonly timer: IntervalTimer = nodeIntervalTimer,
+  ) {}
 
   /**
    * Claim `record` with one store call (more only while waiting, see `waitMs`). Emits the
@@ -94,10 +86,11 @@ export class ClaimKeeper {
           keeper: this,
           token,
           settled: false,
-          timer: undefined,
-          renewing: false,
+          heartbeat:
+            this.settings.renewEveryMs === 0
+              ? undefined
+              : new Heartbeat(this.settings, this.timer, record, token),
         };
-        this.startHeartbeat(record, state);
         if (outcome.kind === 'taken-over') {
           events.emit('idempotency.taken-over', { record, expiredMsAgo: outcome.expiredMsAgo });
         } else if (events.active) {
@@ -211,38 +204,9 @@ export class ClaimKeeper {
     const state = Claim.stateOf(claim, this);
     if (!state || state.settled) return undefined;
     state.settled = true;
-    if (state.timer) clearInterval(state.timer);
-    state.timer = undefined;
+    state.heartbeat?.stop();
     return state;
   }
-
-  private startHeartbeat(record: string, state: ClaimState): void {
-    const { renewEveryMs } = this.settings;
-    if (renewEveryMs === 0) return;
-    state.timer = setInterval(heartbeat, renewEveryMs, this.settings, record, state);
-    // A heartbeat must never keep the process alive.
-    state.timer.unref();
-  }
-}
-
-/** One heartbeat of a claim (a timer callback shared by all claims: no closure per claim). */
-function heartbeat(settings: ClaimSettings, record: string, state: ClaimState): void {
-  if (state.renewing || state.settled) return;
-  const { store, leaseMs, retentionMs, events } = settings;
-  state.renewing = true;
-  store.renew(record, state.token, leaseMs, retentionMs).then(
-    (outcome) => {
-      state.renewing = false;
-      if (outcome.ok) return;
-      if (state.timer) clearInterval(state.timer);
-      state.timer = undefined;
-      events.emit('idempotency.fenced', { record, operation: 'renew', reason: outcome.reason });
-    },
-    (error: unknown) => {
-      state.renewing = false;
-      events.emit('idempotency.store-error', { record, operation: 'renew' }, { error });
-    },
-  );
 }
 
 function sleep(ms: number): Promise<void> {

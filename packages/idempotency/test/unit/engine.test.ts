@@ -1,6 +1,7 @@
 /**
- * The engine on the memory store: what `finish` does with each capture result, the heartbeat,
- * custom fingerprints and the one-time warnings. HTTP behaviour is in test/idempotency.
+ * The engine on the memory store: what `finish` does with each capture result, custom
+ * fingerprints and the one-time warnings. The heartbeat is in heartbeat.test.ts; HTTP behaviour
+ * is in test/idempotency.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -203,60 +204,5 @@ describe('begin', () => {
     expect(await engine.begin(post(key))).toMatchObject({ reason: 'in-flight' });
     expect(performance.now() - started).toBeGreaterThanOrEqual(55);
     expect(names()).toContain('idempotency.waiting');
-  });
-});
-
-describe('heartbeat', () => {
-  it('keeps a long handler’s lease alive, and reports when another owner took it over', async () => {
-    // Real time, short lease: renewals every 25 ms keep a 250 ms lease alive for 600 ms.
-    const store = createMemoryIdempotencyStore();
-    const seen: KeelEvent[] = [];
-    const engine = createIdempotency({
-      scope: () => 'user',
-      store,
-      leaseMs: 250,
-      renewEveryMs: 25,
-      events: createEvents((e) => seen.push(e)),
-    });
-    const key = randomUUID();
-    const claim = claimOf(await engine.begin(post(key)));
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    expect(await engine.begin(post(key))).toMatchObject({ reason: 'in-flight' });
-    await engine.finish(claim, ok());
-    expect(await engine.begin(post(key))).toMatchObject({ reason: 'replayed' });
-    expect(seen.some((e) => e.name === 'idempotency.fenced')).toBe(false);
-  });
-
-  it('stops and emits idempotency.fenced once the lease was taken over', async () => {
-    const clock = createManualClock();
-    const store = createMemoryIdempotencyStore({ clock });
-    const seen: KeelEvent[] = [];
-    const fenced = new Promise<KeelEvent>((resolve) => {
-      const events = createEvents((e) => {
-        seen.push(e);
-        if (e.name === 'idempotency.fenced') resolve(e);
-      });
-      void (async () => {
-        const stuck = createIdempotency({
-          scope: () => 'u',
-          store,
-          leaseMs: 1000,
-          renewEveryMs: 10,
-          events,
-        });
-        const other = createIdempotency({
-          scope: () => 'u',
-          store,
-          leaseMs: 1000,
-          renewEveryMs: 0,
-        });
-        const key = randomUUID();
-        claimOf(await stuck.begin(post(key)));
-        // The stuck worker's clock view: its lease ran out before it could renew.
-        clock.advance(1001);
-        claimOf(await other.begin(post(key)));
-      })();
-    });
-    expect((await fenced).attributes).toMatchObject({ operation: 'renew', reason: 'taken-over' });
   });
 });
