@@ -12,7 +12,13 @@
  * Adapters keep the snapshot beside the session object (a WeakMap), so nothing outlives the
  * request.
  */
-import { type Clock, hashKeyPart, type KeelEvents } from '@keel/core';
+import {
+  type Clock,
+  codes as coreCodes,
+  hashKeyPart,
+  KeelError,
+  type KeelEvents,
+} from '@keel/core';
 import type { SessionCodec } from './codec.js';
 import { SessionClearRefusedError } from './errors.js';
 import './events.js';
@@ -32,7 +38,7 @@ import type {
 } from './repository-types.js';
 import { SessionWrites, sha1, type Written } from './repository-writes.js';
 import { type SessionShape, shapeProblem } from './shape.js';
-import type { SessionStorage, StoredSession, WriteLifetime } from './types.js';
+import type { SessionStorage, StoredSession, WriteLifetime, WriteResult } from './types.js';
 
 // The public types moved beside the repository; importers keep importing them from here.
 export * from './repository-types.js';
@@ -153,13 +159,7 @@ export class SessionRepository {
       written = await this.#writes.compareAndSet(id, data, fields, snapshot, rules);
     }
     const { result } = written;
-
-    if (result.status === 'tombstoned' || result.status === 'expired') {
-      this.events.emit('session.write-refused', { idHash: hashKeyPart(id), reason: result.status });
-      if (result.status === 'expired' && this.index) await this.storage.indexRemove(id);
-      return { status: 'refused', snapshot: undefined };
-    }
-    if (result.status !== 'ok') throw new Error(`unexpected save outcome ${result.status}`);
+    if (result.status !== 'ok') return this.#notSaved(id, result);
     if (this.index) await this.storage.indexAdd(id, result.expiresAtMs);
     const next: SessionSnapshot = snapshot ?? {
       id,
@@ -178,6 +178,33 @@ export class SessionRepository {
     // The stored bytes are now this request's (or a merge of them): compare-and-set must reload.
     next.digest = written.payload === undefined ? undefined : sha1(written.payload);
     return { status: 'saved', snapshot: next };
+  }
+
+  /** A save the storage did not perform: refused for a destroyed or expired session. */
+  async #notSaved(id: string, result: Exclude<WriteResult, { status: 'ok' }>): Promise<SaveResult> {
+    switch (result.status) {
+      case 'tombstoned':
+      case 'expired':
+        this.events.emit('session.write-refused', {
+          idHash: hashKeyPart(id),
+          reason: result.status,
+        });
+        if (result.status === 'expired' && this.index) await this.storage.indexRemove(id);
+        return { status: 'refused', snapshot: undefined };
+      case 'missing':
+      case 'corrupt':
+      case 'conflict':
+        // The write paths handle these (a merge falls back to a whole save, compare-and-set
+        // retries), so only a storage that breaks its contract answers them here.
+        throw new KeelError(
+          coreCodes.INTERNAL,
+          `session storage (${this.storage.kind}) answered a save with "${result.status}"`,
+        );
+      default: {
+        const never: never = result;
+        return never;
+      }
+    }
   }
 
   /**
