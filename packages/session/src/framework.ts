@@ -22,7 +22,7 @@ export function toSessionData(session: object): SessionData {
  * throw on), which the compiler cannot see — the one cast between the two, kept here.
  */
 export function fromSessionData<T extends object>(data: SessionData): T {
-  return data as unknown as T;
+  return data as T;
 }
 
 type StorageChoiceKey = (typeof STORAGE_CHOICE_OPTIONS)[number];
