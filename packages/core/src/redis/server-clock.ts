@@ -6,9 +6,10 @@
  * A sample is one `TIME` round trip, and its error is half that round trip. A sample taken
  * while the event loop was busy (startup, a loaded host) can be off by tens of milliseconds,
  * more than a rate limit's whole deadline: mapped conservatively, every call would look
- * abandoned. So each measurement keeps the best of a few samples, a coarse one is measured
- * again a second later instead of a minute later, and a script refused while its caller was
- * still in time (the server's clock stepped, or the sample was wrong) triggers a new one.
+ * abandoned. So a measurement keeps the best of a few samples (the very first call waits for
+ * one, and a coarse one is refined behind it), a coarse offset is measured again a second
+ * later instead of a minute later, and a script refused while its caller was still in time
+ * (the server's clock stepped, or the sample was wrong) triggers a new measurement.
  */
 import { type AnyRedisClient, type KeelRedisClient, keelClient } from './seam.js';
 
@@ -63,14 +64,19 @@ export class ServerClock {
    * background); otherwise the promise of a first measurement, which the caller must await.
    */
   ready(): Promise<void> | undefined {
-    if (this.#syncedAt === Number.NEGATIVE_INFINITY) return this.sync();
-    if (localNow() >= this.#nextSyncAt) this.#measure(false).catch(() => {});
+    if (this.#syncedAt === Number.NEGATIVE_INFINITY) {
+      // The first call waits for one sample only; a coarse one is refined in the background.
+      return this.#measure(true, 1).then(() => {
+        if (this.#errorMs > PRECISE_ERROR_MS) this.#measure(false, SAMPLES).catch(() => {});
+      });
+    }
+    if (localNow() >= this.#nextSyncAt) this.#measure(false, SAMPLES).catch(() => {});
     return undefined;
   }
 
   /** Measure the offset now and take it, replacing the last one (concurrent callers share it). */
   sync(): Promise<void> {
-    return this.#measure(true);
+    return this.#measure(true, SAMPLES);
   }
 
   /**
@@ -93,12 +99,12 @@ export class ServerClock {
     return Math.floor(localMs + this.#offsetMs - this.#errorMs) - 1;
   }
 
-  /** The best of up to {@link SAMPLES} samples; taken when `replace`, or when it beats the last. */
-  #measure(replace: boolean): Promise<void> {
+  /** The best of up to `samples` samples; taken when `replace`, or when it beats the last. */
+  #measure(replace: boolean, samples: number): Promise<void> {
     this.#replace ||= replace;
     this.#pending ??= (async () => {
       let best = await this.#sample();
-      for (let i = 1; i < SAMPLES && best.errorMs > PRECISE_ERROR_MS; i++) {
+      for (let i = 1; i < samples && best.errorMs > PRECISE_ERROR_MS; i++) {
         const next = await this.#sample();
         if (next.errorMs < best.errorMs) best = next;
       }

@@ -62,8 +62,14 @@ nw, allowed = 0, true
 for i = 1, n do
   local a = 3 + 4 * (i - 1)
   local code = ARGV[a]
-  local limit, w, burst = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  if not limit or not w or not burst then return { 2 } end
+  -- The burst is read only where it counts (buckets, and a blocked key): each string-to-number
+  -- conversion costs about as much as a Redis command's argument.
+  local limit, w, burst = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3]
+  if not limit or not w then return { 2 } end
+  if code == '4' or code == '5' then
+    burst = tonumber(burst)
+    if not burst then return { 2 } end
+  end
   local key = KEYS[i]
   -- held: the end of a block found in place of the state; mark: a block's reply state (2, 3)
   local ok, remaining, reset, retry, receipt, value, ttl, held, mark
@@ -231,7 +237,7 @@ for i = 1, n do
     if held > now then
       -- Blocked: refused until the block ends (a cost above the capacity, for good).
       ok, remaining, reset, retry, mark = false, 0, held - now, held - now, 2
-      if cost > burst then retry = -1 end
+      if cost > (tonumber(burst) or limit) then retry = -1 end
     else
       held = nil
     end
