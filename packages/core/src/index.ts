@@ -102,8 +102,10 @@ export type {
   ScriptDefinition,
 } from './redis/seam.js';
 export { isSupportedClient, keelClient, SUPPORTED_CLIENTS } from './redis/seam.js';
+export type { OptionName, OptionNameMap } from './option-names.js';
 export type { Validator } from './validate.js';
 // Option validation and one-shot warnings.
+export { optionNames } from './option-names.js';
 export { assertKnownOptions, describeValue, optionError, validatorFor } from './validate.js';
 export type { WarningSwitches, Warnings, WarningsOptions } from './warnings.js';
 export { createWarnings } from './warnings.js';

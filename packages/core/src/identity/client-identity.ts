@@ -21,6 +21,7 @@
  */
 import type { KeelEvents } from '../events.js';
 import type { IncomingHeaders, KeelRequest } from '../http/request.js';
+import { optionNames } from '../option-names.js';
 import { validatorFor } from '../validate.js';
 import { createWarnings, type WarningSwitches, type Warnings } from '../warnings.js';
 import { forwardedForChain } from './forwarded.js';
@@ -96,7 +97,13 @@ export interface ClientIdentity {
   trustsPeer(req: ClientIdentityRequest): boolean;
 }
 
-const KNOWN_OPTIONS = ['trustProxy', 'proxyHeader', 'ipv6Subnet', 'warnings', 'events'] as const;
+const KNOWN_OPTIONS = optionNames<ClientIdentityOptions>({
+  trustProxy: true,
+  proxyHeader: true,
+  ipv6Subnet: true,
+  warnings: true,
+  events: true,
+});
 const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'both'] as const;
 
 /** {@link ClientIdentityOptions} validated and compiled once. */

@@ -7,6 +7,7 @@
 import type { KeelEventListener, KeelEvents } from '../events.js';
 import { toEvents } from '../events.js';
 import type { Clock } from '../memory/clock.js';
+import { optionNames } from '../option-names.js';
 import { assertKnownOptions, type Validator, validatorFor } from '../validate.js';
 import type { WarningSwitches } from '../warnings.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
@@ -56,6 +57,11 @@ export interface RedisStoreOptions {
   waitForReplicas?: number | { replicas: number; timeoutMs?: number };
 }
 
+/** The object form of `waitForReplicas`. */
+type ReplicaWaitOptions = Exclude<RedisStoreOptions['waitForReplicas'], number | undefined>;
+
+const REPLICA_WAIT_OPTIONS = optionNames<ReplicaWaitOptions>({ replicas: true, timeoutMs: true });
+
 /** Longest `WAIT` for replicas unless `waitForReplicas.timeoutMs` says otherwise, ms. */
 export const DEFAULT_REPLICA_TIMEOUT_MS = 100;
 
@@ -75,7 +81,7 @@ export function parseWaitForReplicas(
   if (typeof given !== 'object' || given === null || Array.isArray(given)) {
     throw v.fail('waitForReplicas', value, allowed);
   }
-  assertKnownOptions(`${v.component}.waitForReplicas`, given, ['replicas', 'timeoutMs']);
+  assertKnownOptions(`${v.component}.waitForReplicas`, given, REPLICA_WAIT_OPTIONS);
   const replicas = v.integerInRange('waitForReplicas.replicas', given.replicas, undefined, 0, 16);
   const timeoutMs = v.integerInRange(
     'waitForReplicas.timeoutMs',
@@ -89,16 +95,16 @@ export function parseWaitForReplicas(
 }
 
 /** The option names of {@link RedisStoreOptions}, for `knownOptions` checks. */
-export const REDIS_STORE_OPTIONS = [
-  'client',
-  'prefix',
-  'deadlineMs',
-  'breaker',
-  'events',
-  'clockForTests',
-  'warnings',
-  'waitForReplicas',
-] as const;
+export const REDIS_STORE_OPTIONS = optionNames<RedisStoreOptions>({
+  client: true,
+  prefix: true,
+  deadlineMs: true,
+  breaker: true,
+  events: true,
+  clockForTests: true,
+  warnings: true,
+  waitForReplicas: true,
+});
 
 export interface RedisStoreSpec {
   /** Name used in error messages, e.g. `createRedisStore`. */
@@ -116,7 +122,11 @@ export interface RedisStoreSpec {
    * `undefined` when it tolerates eviction (a cache). Read once, warned once per process.
    */
   evictionImpact: EvictionImpact;
-  /** Option names the feature's store accepts besides {@link REDIS_STORE_OPTIONS}. */
+  /**
+   * Option names the feature's store accepts besides {@link REDIS_STORE_OPTIONS}; build them
+   * with `optionNames<Omit<FeatureOptions, keyof RedisStoreOptions>>({ … })` so the compiler
+   * checks the list against the feature's options.
+   */
   extraOptions?: readonly string[];
   /** The store-caller operations that are acknowledged writes, which `waitForReplicas` covers. */
   durableOperations?: readonly string[];
