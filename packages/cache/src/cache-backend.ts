@@ -5,6 +5,7 @@
 import {
   type AnyRedisClient,
   createWarnings,
+  optionNames,
   type RedisStoreOptions,
   setupRedisStore,
   toEvents,
@@ -13,7 +14,7 @@ import {
 } from '@keel/core';
 import { createLock } from '@keel/lock';
 import { createInvalidationBus } from './bus.js';
-import { type CacheConfig, parseL1 } from './cache-options.js';
+import { type CacheConfig, type CacheOptions, parseL1 } from './cache-options.js';
 import { CacheEngine } from './engine.js';
 import { L1 } from './l1.js';
 import { createMemoryCacheStore } from './stores/memory.js';
@@ -60,6 +61,8 @@ export function buildEngine(config: CacheConfig): CacheEngine {
   return new CacheEngine({ ...shared, store, l1, bus, lock });
 }
 
+const KNOWN_LOCK = optionNames<Exclude<CacheOptions['lock'], false | undefined>>({ ttlMs: true });
+
 /** The cross-process fill lock (`lock` option), on the cache's own client. */
 function fillLock(
   config: CacheConfig,
@@ -68,7 +71,7 @@ function fillLock(
   lockOptions: { ttlMs?: number },
 ) {
   const v = validatorFor('createCache');
-  v.knownOptions(lockOptions, ['ttlMs']);
+  v.knownOptions(lockOptions, KNOWN_LOCK);
   return createLock({
     client,
     prefix: config.prefix,

@@ -10,6 +10,7 @@ import {
   DEFAULT_PREFIX,
   type KeelEventListener,
   type KeelEvents,
+  optionNames,
   validatePrefix,
   validatorFor,
   type WarningSwitches,
@@ -133,27 +134,35 @@ export interface WrapConfig extends EntryDefaults {
   tags: string[];
 }
 
-const KNOWN = [
-  'client',
-  'prefix',
-  'deadlineMs',
-  'breaker',
-  'l1',
-  'memory',
-  'ttlMs',
-  'staleWhileRevalidateMs',
-  'staleIfErrorMs',
-  'maxTtlMs',
-  'tombstoneMs',
-  'lock',
-  'waitMs',
-  'failedFillMs',
-  'events',
-  'warnings',
-  'clock',
-  'clockForTests',
-] as const;
-const KNOWN_WRAP = ['ttlMs', 'tags', 'staleWhileRevalidateMs', 'staleIfErrorMs', 'timeoutMs'];
+const KNOWN = optionNames<CacheOptions>({
+  client: true,
+  prefix: true,
+  deadlineMs: true,
+  breaker: true,
+  l1: true,
+  memory: true,
+  ttlMs: true,
+  staleWhileRevalidateMs: true,
+  staleIfErrorMs: true,
+  maxTtlMs: true,
+  tombstoneMs: true,
+  lock: true,
+  waitMs: true,
+  failedFillMs: true,
+  events: true,
+  warnings: true,
+  clock: true,
+  clockForTests: true,
+});
+// `set` shares this parser: its options are a subset of `wrap`'s.
+const KNOWN_WRAP = optionNames<WrapOptions>({
+  ttlMs: true,
+  tags: true,
+  staleWhileRevalidateMs: true,
+  staleIfErrorMs: true,
+  timeoutMs: true,
+});
+const KNOWN_L1 = optionNames<L1Options>({ maxEntries: true, maxBytes: true, ttlMs: true });
 
 /** Validate `createCache()`'s options (those every backend reads). */
 export function parseCacheOptions(options: CacheOptions): CacheConfig {
@@ -232,7 +241,7 @@ export function parseL1(option: true | L1Options): L1Options {
   if (option === true) return {};
   if (typeof option !== 'object' || option === null)
     throw v.fail('l1', option, 'true, false or L1 options');
-  v.knownOptions(option, ['maxEntries', 'maxBytes', 'ttlMs']);
+  v.knownOptions(option, KNOWN_L1);
   return {
     maxEntries: v.positiveInteger('l1.maxEntries', option.maxEntries, 1_000),
     maxBytes: v.positiveInteger('l1.maxBytes', option.maxBytes, 16 * 1024 * 1024, 'bytes'),

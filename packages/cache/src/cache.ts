@@ -4,7 +4,7 @@
  * built on it share. Options are parsed once (`cache-options.ts`), the parts built from them
  * (`cache-backend.ts`), and `wrap`'s flights are a unit of their own (`data-flight.ts`).
  */
-import { hashKeyPart, validatorFor } from '@keel/core';
+import { hashKeyPart, optionNames, validatorFor } from '@keel/core';
 import { buildEngine } from './cache-backend.js';
 import {
   type CacheOptions,
@@ -91,6 +91,11 @@ function dataId(key: string): string {
   return hashKeyPart(`d\n${key}`);
 }
 
+const KNOWN_INVALIDATE = optionNames<Parameters<Cache['invalidate']>[0]>({
+  tags: true,
+  keys: true,
+});
+
 class KeelCache implements Cache {
   readonly [ENGINE]: CacheEngine;
   readonly kind: CacheStore['kind'];
@@ -163,7 +168,7 @@ class KeelCache implements Cache {
 
   async invalidate(target: { tags?: readonly string[]; keys?: readonly string[] }) {
     const v = validatorFor('cache.invalidate');
-    v.knownOptions(target, ['tags', 'keys']);
+    v.knownOptions(target, KNOWN_INVALIDATE);
     const tags = checkTags(target?.tags);
     const keys = target?.keys ?? [];
     if (!Array.isArray(keys)) throw v.fail('keys', keys, 'an array of keys');

@@ -10,6 +10,7 @@ import {
   type KeelEvents,
   KeelOptionError,
   type KeelRequest,
+  optionNames,
   validatorFor,
 } from '@keel/core';
 import { type Cache, isCache } from '../cache.js';
@@ -128,29 +129,33 @@ export interface RouteConfig<Raw> {
   respectCacheControl: boolean;
 }
 
-const KNOWN = [
-  'cache',
-  'ttlMs',
-  'respectCacheControl',
-  'staleWhileRevalidateMs',
-  'staleIfErrorMs',
-  'originTimeoutMs',
-  'statuses',
-  'query',
-  'host',
-  'identity',
-  'varyHeaders',
-  'partition',
-  'credentials',
-  'ignoreCookies',
-  'tags',
-  'storeHeaders',
-  'maxBodyBytes',
-  'hitForMissMs',
-  'invalidateOnUnsafe',
-  'cacheStatus',
-  'etag',
-] as const;
+const KNOWN = optionNames<ResponseCacheOptions>({
+  cache: true,
+  ttlMs: true,
+  respectCacheControl: true,
+  staleWhileRevalidateMs: true,
+  staleIfErrorMs: true,
+  originTimeoutMs: true,
+  statuses: true,
+  query: true,
+  host: true,
+  identity: true,
+  varyHeaders: true,
+  partition: true,
+  credentials: true,
+  ignoreCookies: true,
+  tags: true,
+  storeHeaders: true,
+  maxBodyBytes: true,
+  hitForMissMs: true,
+  invalidateOnUnsafe: true,
+  cacheStatus: true,
+  etag: true,
+});
+const KNOWN_QUERY = optionNames<NonNullable<ResponseCacheOptions['query']>>({
+  allow: true,
+  ignore: true,
+});
 
 type V = ReturnType<typeof validatorFor>;
 
@@ -178,7 +183,7 @@ export function parseRouteOptions<Raw>(
 ): RouteConfig<Raw> {
   const v = validatorFor('responseCache');
   if (options.query !== undefined)
-    validatorFor('responseCache.query').knownOptions(options.query, ['allow', 'ignore']);
+    validatorFor('responseCache.query').knownOptions(options.query, KNOWN_QUERY);
   const partition = v.optionalFunc<(req: KeelRequest<Raw>) => string | undefined>(
     'partition',
     options.partition,
