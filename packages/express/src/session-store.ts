@@ -20,7 +20,7 @@
  * the request ran long (see the repository's `LoadOptions.slide`).
  */
 import { createRequire } from 'node:module';
-import { type KeelEventListener, type KeelEvents, validatorFor } from '@keel/core';
+import { type KeelEventListener, type KeelEvents, optionNames, validatorFor } from '@keel/core';
 import {
   type CompressionOptions,
   type ConflictPolicy,
@@ -88,23 +88,27 @@ export interface SessionStoreOptions extends SessionStorageChoice {
   events?: KeelEvents | KeelEventListener;
 }
 
+// The storage choice's names come from @keel/session; the store's own are checked against the
+// rest of its options, so together they name every option exactly once.
 const KNOWN = [
   ...STORAGE_CHOICE_OPTIONS,
-  'ttl',
-  'disableTTL',
-  'disableTouch',
-  'serializer',
-  'scanCount',
-  'absoluteTtl',
-  'touchAfter',
-  'tombstoneTtlMs',
-  'conflict',
-  'userId',
-  'index',
-  'compression',
-  'encryption',
-  'events',
-] as const;
+  ...optionNames<Omit<SessionStoreOptions, keyof SessionStorageChoice>>({
+    ttl: true,
+    disableTTL: true,
+    disableTouch: true,
+    serializer: true,
+    scanCount: true,
+    absoluteTtl: true,
+    touchAfter: true,
+    tombstoneTtlMs: true,
+    conflict: true,
+    userId: true,
+    index: true,
+    compression: true,
+    encryption: true,
+    events: true,
+  }),
+];
 
 type StoreClass = abstract new () => Store;
 

@@ -9,7 +9,7 @@
  * renewing save of an unchanged session — becomes a cheap touch: only koa-session's `_expire` /
  * `_maxAge` fields are written, and the TTL is never shortened.
  */
-import { type KeelEventListener, type KeelEvents, validatorFor } from '@keel/core';
+import { type KeelEventListener, type KeelEvents, optionNames, validatorFor } from '@keel/core';
 import {
   type CompressionOptions,
   type ConflictPolicy,
@@ -59,21 +59,25 @@ interface StoreContext {
   changed?: boolean;
 }
 
+// The storage choice's names come from @keel/session; the store's own are checked against the
+// rest of its options, so together they name every option exactly once.
 const KNOWN = [
   ...STORAGE_CHOICE_OPTIONS,
-  'sessionTtlMs',
-  'absoluteTtlMs',
-  'touchAfterMs',
-  'tombstoneTtlMs',
-  'conflict',
-  'userId',
-  'index',
-  'serializer',
-  'compression',
-  'encryption',
-  'scanCount',
-  'events',
-] as const;
+  ...optionNames<Omit<KoaSessionStoreOptions, keyof SessionStorageChoice>>({
+    sessionTtlMs: true,
+    absoluteTtlMs: true,
+    touchAfterMs: true,
+    tombstoneTtlMs: true,
+    conflict: true,
+    userId: true,
+    index: true,
+    serializer: true,
+    compression: true,
+    encryption: true,
+    scanCount: true,
+    events: true,
+  }),
+];
 
 export class SessionStore {
   /** The repository behind the store: bulk calls, user index, everything Keel adds. */

@@ -3,7 +3,12 @@
  * client is given, the memory storage otherwise. Shared by the express-session and koa-session
  * stores so both read their options the same way.
  */
-import type { AnyRedisClient, CircuitBreakerOptions, WarningSwitches } from '@keel/core';
+import {
+  type AnyRedisClient,
+  type CircuitBreakerOptions,
+  optionNames,
+  type WarningSwitches,
+} from '@keel/core';
 import { SessionRepository, type SessionRepositoryOptions } from './repository.js';
 import { createMemorySessionStorage, type MemorySessionStorageOptions } from './stores/memory.js';
 import { createRedisSessionStorage, type RedisSessionStorageOptions } from './stores/redis.js';
@@ -38,16 +43,17 @@ export interface SessionStorageChoice {
   waitForReplicas?: RedisSessionStorageOptions['waitForReplicas'];
 }
 
-export const STORAGE_CHOICE_OPTIONS = [
-  'client',
-  'prefix',
-  'indexPrefix',
-  'deadlineMs',
-  'breaker',
-  'memory',
-  'warnings',
-  'waitForReplicas',
-] as const;
+/** The option names of {@link SessionStorageChoice}. */
+export const STORAGE_CHOICE_OPTIONS = optionNames<SessionStorageChoice>({
+  client: true,
+  prefix: true,
+  indexPrefix: true,
+  deadlineMs: true,
+  breaker: true,
+  memory: true,
+  warnings: true,
+  waitForReplicas: true,
+});
 
 /** A repository over Redis (`client`) or memory, with the repository options in `rest`. */
 export function createSessionRepository(

@@ -3,7 +3,14 @@
  * (with a message that says what to change) and every default applied before the repository
  * serves a request, so what a request depends on can be read in one place.
  */
-import { type Clock, type KeelEvents, systemClock, toEvents, validatorFor } from '@keel/core';
+import {
+  type Clock,
+  type KeelEvents,
+  optionNames,
+  systemClock,
+  toEvents,
+  validatorFor,
+} from '@keel/core';
 import { createCodec, type SessionCodec } from './codec.js';
 import {
   type ConflictPolicy,
@@ -39,8 +46,7 @@ export interface RepositoryConfig {
   codec: SessionCodec;
 }
 
-// Every option name, checked against the options type by the compiler.
-const KNOWN = Object.keys({
+const KNOWN = optionNames<SessionRepositoryOptions>({
   storage: true,
   conflict: true,
   absoluteTtlMs: true,
@@ -56,7 +62,7 @@ const KNOWN = Object.keys({
   events: true,
   shape: true,
   clock: true,
-} satisfies Record<keyof Required<SessionRepositoryOptions>, true>);
+});
 
 /** Validate `options` (errors name `component`) and apply the defaults. */
 export function parseRepositoryOptions(

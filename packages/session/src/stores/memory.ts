@@ -12,6 +12,7 @@ import {
   ExpiringMap,
   exactCopy,
   exactUtf8,
+  optionNames,
   systemClock,
   validatorFor,
 } from '@keel/core';
@@ -49,7 +50,12 @@ interface Entry {
   userHash: string;
 }
 
-const KNOWN = ['maxEntries', 'maxBytes', 'clock', 'prefix'] as const;
+const KNOWN = optionNames<MemorySessionStorageOptions>({
+  maxEntries: true,
+  maxBytes: true,
+  clock: true,
+  prefix: true,
+});
 
 /** Memory storage for sessions. One instance per store; nothing is shared between instances. */
 export function createMemorySessionStorage(

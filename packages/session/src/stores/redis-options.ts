@@ -16,6 +16,7 @@ import {
   type KeelRedisClient,
   type Keyspace,
   keelClient,
+  optionNames,
   parseWaitForReplicas,
   type RedisStoreOptions,
   type ScriptRunner,
@@ -59,16 +60,16 @@ export interface RedisSessionStorageOptions {
   waitForReplicas?: RedisStoreOptions['waitForReplicas'];
 }
 
-const KNOWN = [
-  'client',
-  'prefix',
-  'indexPrefix',
-  'deadlineMs',
-  'breaker',
-  'events',
-  'warnings',
-  'waitForReplicas',
-] as const;
+const KNOWN = optionNames<RedisSessionStorageOptions>({
+  client: true,
+  prefix: true,
+  indexPrefix: true,
+  deadlineMs: true,
+  breaker: true,
+  events: true,
+  warnings: true,
+  waitForReplicas: true,
+});
 
 /**
  * The writes a session library is told succeeded: a login (save, merge) and a logout
