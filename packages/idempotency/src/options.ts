@@ -9,6 +9,7 @@ import {
   type KeelEventListener,
   type KeelEvents,
   type KeelRequest,
+  optionNames,
   toEvents,
   type Validator,
   type WarningSwitches,
@@ -108,27 +109,27 @@ export interface IdempotencyOptions<Raw = unknown> {
   warnings?: WarningSwitches;
 }
 
-const KNOWN = [
-  'scope',
-  'store',
-  'methods',
-  'required',
-  'headerName',
-  'maxKeyLength',
-  'acceptUnquotedKeys',
-  'leaseMs',
-  'renewEveryMs',
-  'retentionMs',
-  'waitMs',
-  'replayHeaders',
-  'storeStatusClasses',
-  'maxResponseBytes',
-  'fingerprint',
-  'fingerprintHeaders',
-  'maxBodyDepth',
-  'events',
-  'warnings',
-] as const;
+const KNOWN = optionNames<IdempotencyOptions>({
+  scope: true,
+  store: true,
+  methods: true,
+  required: true,
+  headerName: true,
+  maxKeyLength: true,
+  acceptUnquotedKeys: true,
+  leaseMs: true,
+  renewEveryMs: true,
+  retentionMs: true,
+  waitMs: true,
+  replayHeaders: true,
+  storeStatusClasses: true,
+  maxResponseBytes: true,
+  fingerprint: true,
+  fingerprintHeaders: true,
+  maxBodyDepth: true,
+  events: true,
+  warnings: true,
+});
 
 const STATUS_CLASSES: readonly StatusClass[] = ['2xx', '3xx', '4xx', '5xx'];
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -8,7 +8,7 @@
  * and its late completion is fenced. Same state machine, stores and events as HTTP: both are
  * layers over claims.ts.
  */
-import { isStoreFailure, validatorFor } from '@keel/core';
+import { isStoreFailure, optionNames, validatorFor } from '@keel/core';
 import {
   ClaimKeeper,
   type ClaimOutcome,
@@ -101,17 +101,17 @@ export interface IdempotentRunner {
   ): (...args: A) => Promise<Awaited<T>>;
 }
 
-const KNOWN = [
-  'name',
-  'store',
-  'leaseMs',
-  'renewEveryMs',
-  'retentionMs',
-  'waitMs',
-  'events',
-  'codec',
-  'maxResultBytes',
-] as const;
+const KNOWN = optionNames<IdempotentRunnerOptions>({
+  name: true,
+  store: true,
+  leaseMs: true,
+  renewEveryMs: true,
+  retentionMs: true,
+  waitMs: true,
+  events: true,
+  codec: true,
+  maxResultBytes: true,
+});
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 /** The stored status of a function's result: any 2xx marks a completed call. */
 const RESULT_STATUS = 200;

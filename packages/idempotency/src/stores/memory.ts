@@ -12,6 +12,7 @@ import {
   exactCopy,
   flatString,
   KeelError,
+  optionNames,
   systemClock,
   validatorFor,
 } from '@keel/core';
@@ -41,7 +42,11 @@ interface MemoryRecord {
   body?: Buffer;
 }
 
-const KNOWN = ['maxEntries', 'maxBytes', 'clock'] as const;
+const KNOWN = optionNames<MemoryIdempotencyStoreOptions>({
+  maxEntries: true,
+  maxBytes: true,
+  clock: true,
+});
 
 /** The store's options, parsed and validated once. */
 interface MemoryIdempotencyStoreConfig {
