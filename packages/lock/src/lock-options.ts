@@ -8,6 +8,7 @@ import {
   DEFAULT_PREFIX,
   isSupportedClient,
   type KeelEvents,
+  optionNames,
   SUPPORTED_CLIENTS,
   toEvents,
   validatePrefix,
@@ -21,25 +22,38 @@ import { MemoryLockStore } from './stores/memory.js';
 import { createRedisLockStore, describeClient } from './stores/redis.js';
 import type { AcquireOptions, CreateLockOptions, RetryOptions, WithLockOptions } from './types.js';
 
-const KNOWN_OPTIONS = [
-  'client',
-  'clients',
-  'memory',
-  'prefix',
-  'deadlineMs',
-  'ttlMs',
-  'retry',
-  'driftFactor',
-  'renewRatio',
-  'breaker',
-  'events',
-  'warnings',
-  'clock',
-  'waitForReplicas',
-] as const;
-const KNOWN_RETRY = ['attempts', 'delayMs', 'jitterMs'] as const;
-export const KNOWN_ACQUIRE = ['ttlMs', 'retry', 'signal'] as const;
-const KNOWN_WITH_LOCK = [...KNOWN_ACQUIRE, 'renewRatio'] as const;
+const KNOWN_OPTIONS = optionNames<CreateLockOptions>({
+  client: true,
+  clients: true,
+  memory: true,
+  prefix: true,
+  deadlineMs: true,
+  ttlMs: true,
+  retry: true,
+  driftFactor: true,
+  renewRatio: true,
+  breaker: true,
+  events: true,
+  warnings: true,
+  clock: true,
+  waitForReplicas: true,
+});
+const KNOWN_RETRY = optionNames<RetryOptions>({ attempts: true, delayMs: true, jitterMs: true });
+export const KNOWN_ACQUIRE = optionNames<AcquireOptions>({
+  ttlMs: true,
+  retry: true,
+  signal: true,
+});
+/** `tryAcquire` makes one attempt, so it takes no `retry`. */
+export const KNOWN_TRY_ACQUIRE = optionNames<Omit<AcquireOptions, 'retry'>>({
+  ttlMs: true,
+  signal: true,
+});
+// `withLock` passes the acquire options on, so only its own are listed against the rest.
+const KNOWN_WITH_LOCK = [
+  ...KNOWN_ACQUIRE,
+  ...optionNames<Omit<WithLockOptions, keyof AcquireOptions>>({ renewRatio: true }),
+];
 
 /** Shortest TTL accepted, ms: below it the drift allowance leaves no validity. */
 const MIN_TTL_MS = 10;

@@ -9,6 +9,7 @@ import {
   checkResource,
   checkWithLock,
   KNOWN_ACQUIRE,
+  KNOWN_TRY_ACQUIRE,
   type LockConfig,
   parseCallOptions,
   parseLockOptions,
@@ -53,7 +54,7 @@ class KeelLockManager implements LockManager {
     opts?: Omit<AcquireOptions, 'retry'>,
   ): Promise<Lock | undefined> => {
     checkResource(resource);
-    const call = parseCallOptions(this.#config, opts, ['ttlMs', 'signal']);
+    const call = parseCallOptions(this.#config, opts, KNOWN_TRY_ACQUIRE);
     const result = await take(this.#config, resource, 1, call);
     switch (result.kind) {
       case 'held':

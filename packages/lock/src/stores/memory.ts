@@ -10,7 +10,7 @@
  * that restarts (and loses this store) still issues tokens above those of its previous life,
  * which downstream stores may have recorded.
  */
-import { ExpiringMap, StoreUnavailableError, validatorFor } from '@keel/core';
+import { ExpiringMap, optionNames, StoreUnavailableError, validatorFor } from '@keel/core';
 import { type AcquireReply, type HoldStatus, ScriptStatus } from '../status.js';
 import type { LockStore } from '../store.js';
 
@@ -26,6 +26,8 @@ export interface MemoryLockStoreOptions {
    */
   clock?: () => number;
 }
+
+const KNOWN = optionNames<MemoryLockStoreOptions>({ maxLocks: true, clock: true });
 
 /** Epoch milliseconds on the monotonic clock: unlike `Date.now()`, never steps back with NTP. */
 const epochMonotonic = () => performance.timeOrigin + performance.now();
@@ -46,7 +48,7 @@ export class MemoryLockStore implements LockStore {
 
   constructor(options: MemoryLockStoreOptions = {}) {
     const v = validatorFor('createMemoryLockStore');
-    v.knownOptions(options, ['maxLocks', 'clock']);
+    v.knownOptions(options, KNOWN);
     this.maxLocks = v.positiveInteger('maxLocks', options.maxLocks, 10_000);
     this.#clock = v.func<() => number>('clock', options.clock, epochMonotonic);
     // A live lock is never evicted to make room: that would hand it to a second owner.
