@@ -16,6 +16,7 @@ import {
   type KeelEvents,
   type KeelRequest,
   type KeelResponse,
+  optionNames,
   systemClock,
   toEvents,
   type Validator,
@@ -129,32 +130,32 @@ export interface RateLimiterOptions {
   clock?: Clock;
 }
 
-const KNOWN = [
-  'name',
-  'store',
-  'policies',
-  'limit',
-  'windowMs',
-  'algorithm',
-  'burst',
-  'keyGenerator',
-  'identity',
-  'cost',
-  'skip',
-  'allowList',
-  'skipSuccessfulRequests',
-  'skipFailedRequests',
-  'requestWasSuccessful',
-  'denyCache',
-  'standardHeaders',
-  'legacyHeaders',
-  'handler',
-  'failurePolicy',
-  'fallbackStore',
-  'events',
-  'warnings',
-  'clock',
-] as const;
+const KNOWN = optionNames<RateLimiterOptions>({
+  name: true,
+  store: true,
+  policies: true,
+  limit: true,
+  windowMs: true,
+  algorithm: true,
+  burst: true,
+  keyGenerator: true,
+  identity: true,
+  cost: true,
+  skip: true,
+  allowList: true,
+  skipSuccessfulRequests: true,
+  skipFailedRequests: true,
+  requestWasSuccessful: true,
+  denyCache: true,
+  standardHeaders: true,
+  legacyHeaders: true,
+  handler: true,
+  failurePolicy: true,
+  fallbackStore: true,
+  events: true,
+  warnings: true,
+  clock: true,
+});
 
 /** A refused client remembered until its retry time (only for stores outside the process). */
 export interface DenyEntry {
@@ -356,6 +357,10 @@ function parseSettle(
   return { needsSettle: skipSuccessful || skipFailed, skipSuccessful, skipFailed, wasSuccessful };
 }
 
+const KNOWN_DENY_CACHE = optionNames<Exclude<RateLimiterOptions['denyCache'], false | undefined>>({
+  maxEntries: true,
+});
+
 function parseDenyCache(
   v: Validator,
   option: RateLimiterOptions['denyCache'],
@@ -367,7 +372,7 @@ function parseDenyCache(
   if (typeof deny !== 'object' || deny === null) {
     throw v.fail('denyCache', deny, 'false or { maxEntries }');
   }
-  validatorFor('rateLimit.denyCache').knownOptions(deny, ['maxEntries']);
+  validatorFor('rateLimit.denyCache').knownOptions(deny, KNOWN_DENY_CACHE);
   const maxEntries = v.positiveInteger('denyCache.maxEntries', deny.maxEntries, 10_000);
   // A store in this process answers as fast as the cache would.
   return store.localKeys ? undefined : new ExpiringMap({ maxEntries, clock });

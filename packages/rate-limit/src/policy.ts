@@ -3,7 +3,7 @@
  * checked here, with messages that name the option (`rateLimit: option "policies[1].windowMs"
  * must be …`).
  */
-import { hashKeyPart, type KeelRequest, type Validator } from '@keel/core';
+import { hashKeyPart, type KeelRequest, optionNames, type Validator } from '@keel/core';
 import { ALGORITHM_NAMES, ALGORITHMS } from './algorithms/index.js';
 import type { AlgorithmName } from './algorithms/types.js';
 import { sfString } from './headers.js';
@@ -73,15 +73,15 @@ export interface CompiledPolicy {
   readonly keyParts: readonly string[];
 }
 
-const POLICY_KNOWN = [
-  'name',
-  'algorithm',
-  'limit',
-  'windowMs',
-  'burst',
-  'scope',
-  'blockDurationMs',
-] as const;
+const POLICY_KNOWN = optionNames<PolicyOptions>({
+  name: true,
+  algorithm: true,
+  limit: true,
+  windowMs: true,
+  burst: true,
+  scope: true,
+  blockDurationMs: true,
+});
 /** The longest block: about 31 years, far beyond any lockout, and exact in every store. */
 export const MAX_BLOCK_MS = 1e12;
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -13,6 +13,7 @@ import {
   ExpiringMap,
   type KeelEventListener,
   type KeelEvents,
+  optionNames,
   systemClock,
   toEvents,
   validatorFor,
@@ -64,7 +65,13 @@ export interface MemoryRateLimitStore extends RateLimitStore {
   readonly bytes: number;
 }
 
-const KNOWN = ['maxEntries', 'maxBytes', 'clock', 'events', 'warnings'] as const;
+const KNOWN = optionNames<MemoryStoreOptions>({
+  maxEntries: true,
+  maxBytes: true,
+  clock: true,
+  events: true,
+  warnings: true,
+});
 
 /**
  * Estimated bytes of one counter besides its key's characters and its state: the Map slot, the
