@@ -2,7 +2,7 @@
  * The options of `createOtelMetrics()`, checked once into an {@link OtelConfig}. The API
  * peer is loaded only when an option needs it.
  */
-import { type KeelEvents, validatorFor } from '@keel/core';
+import { type KeelEvents, optionNames, validatorFor } from '@keel/core';
 import { DEFAULT_MAX_SERIES_PER_METRIC, parseBuckets, parseEvents } from '@keel/telemetry';
 import type { Meter, Tracer } from '@opentelemetry/api';
 import { loadOtelApi, type OtelApi } from './peer.js';
@@ -56,7 +56,13 @@ export interface OtelConfig {
 }
 
 const COMPONENT = 'createOtelMetrics';
-const KNOWN = ['meter', 'events', 'spans', 'buckets', 'maxSeriesPerMetric'] as const;
+const KNOWN = optionNames<OtelMetricsOptions>({
+  meter: true,
+  events: true,
+  spans: true,
+  buckets: true,
+  maxSeriesPerMetric: true,
+});
 
 function tracerOf(api: OtelApi, spans: true | Tracer): () => Tracer {
   if (spans !== true) return () => spans;

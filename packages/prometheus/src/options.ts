@@ -1,7 +1,7 @@
 /**
  * The options of `createPrometheusMetrics()`, checked once into a {@link PrometheusConfig}.
  */
-import { type KeelEvents, validatorFor } from '@keel/core';
+import { type KeelEvents, optionNames, validatorFor } from '@keel/core';
 import { DEFAULT_MAX_SERIES_PER_METRIC, parseBuckets, parseEvents } from '@keel/telemetry';
 import type { Registry } from 'prom-client';
 
@@ -44,7 +44,13 @@ export interface PrometheusConfig {
 }
 
 const COMPONENT = 'createPrometheusMetrics';
-const KNOWN = ['registry', 'events', 'prefix', 'buckets', 'maxSeriesPerMetric'] as const;
+const KNOWN = optionNames<PrometheusMetricsOptions>({
+  registry: true,
+  events: true,
+  prefix: true,
+  buckets: true,
+  maxSeriesPerMetric: true,
+});
 const PREFIX = {
   test: /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/,
   allowed:
