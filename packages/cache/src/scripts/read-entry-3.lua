@@ -14,9 +14,8 @@ local now
 if ARGV[2] ~= '' then
   now = tonumber(ARGV[2])
 else
-  -- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-  local time = keelTime
-  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  -- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
+  now = keelNow
 end
 local record = rcall('HMGET', KEYS[1], 'vary', 'gen')
 local gen = record[2]

@@ -24,9 +24,8 @@ local rcall = redis.call
 
 local function now()
   if ARGV[5] ~= '' then return tonumber(ARGV[5]) end
-  -- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-  local t = keelTime
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  -- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
+  return keelNow
 end
 
 local r = rcall('HMGET', KEYS[1], 'state', 'fp', 'token', 'lease', 'status', 'headers', 'body')

@@ -18,9 +18,8 @@ if r[1] == 'p' and r[2] == ARGV[1] then
   if ARGV[4] ~= '' then
     now = tonumber(ARGV[4])
   else
-    -- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-    local t = keelTime
-    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    -- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
+    now = keelNow
   end
   rcall('HSET', KEYS[1], 'lease', now + tonumber(ARGV[2]))
   rcall('PEXPIRE', KEYS[1], ARGV[3])

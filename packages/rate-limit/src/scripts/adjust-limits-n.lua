@@ -20,8 +20,8 @@ local MAX_SCALED = 1000000000000000
 
 local now, ttlFloor = nil, 0
 if ARGV[1] == '' then
-  -- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-  now = keelTime[1] * 1000 + floor(keelTime[2] / 1000)
+  -- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
+  now = keelNow
 else
   now, ttlFloor = tonumber(ARGV[1]), 60000
 end

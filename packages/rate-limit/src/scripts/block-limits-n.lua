@@ -15,8 +15,8 @@ local rcall = redis.call
 local fmt, min, max = string.format, math.min, math.max
 local now, ttlFloor = nil, 0
 if ARGV[1] == '' then
-  -- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-  now = keelTime[1] * 1000 + math.floor(keelTime[2] / 1000)
+  -- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
+  now = keelNow
 else
   -- A test's clock is not the server's: a lingering block past its end counts as no state.
   now, ttlFloor = tonumber(ARGV[1]), 60000

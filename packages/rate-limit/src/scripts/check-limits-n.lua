@@ -31,8 +31,7 @@ local fmt, match = string.format, string.match
 
 local now, ttlFloor = nil, 0
 if ARGV[1] == '' then
-  -- keelNow: the server's clock, whole ms, read once by core's call guard (prepended to every
-  -- script)
+  -- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
   now = keelNow
 else
   -- A test's clock is not the server's: keep keys long enough for real time. Every state

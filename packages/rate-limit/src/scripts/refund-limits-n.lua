@@ -17,9 +17,8 @@ local fmt, match = string.format, string.match
 
 local now, ttlFloor = nil, 0
 if ARGV[1] == '' then
-  -- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-  local t = keelTime
-  now = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
+  -- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
+  now = keelNow
 else
   -- A test's clock is not the server's: keep keys long enough for real time. Every state
   -- carries its own times, so a lingering key never changes a decision, only memory use.

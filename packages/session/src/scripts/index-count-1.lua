@@ -5,8 +5,7 @@
   returns  {0, count}
 ]]
 local rcall = redis.call
--- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-local time = keelTime
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
+local now = keelNow
 rcall('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return {0, rcall('ZCARD', KEYS[1])}

@@ -128,9 +128,8 @@ for _, name in ipairs(order) do
 end
 local payload = '{' .. table.concat(parts, ',') .. '}'
 
--- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-local time = keelTime
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
+local now = keelNow
 local meta = rcall('HMGET', KEYS[2], 'c', 'u')
 local created = whole(meta[1]) or now
 local ttl = tonumber(ARGV[1])

@@ -43,9 +43,8 @@ local after = tonumber(ARGV[1])
 if after < 0 or idle <= 0 or pttl < 0 or idle - pttl < after then
   return {0, payload, pttl, created, last, idle, 0}
 end
--- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-local time = keelTime
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
+local now = keelNow
 local ttl = idle
 local absolute = tonumber(ARGV[2])
 if absolute > 0 then

@@ -31,9 +31,8 @@ end
 if rcall('EXISTS', KEYS[3]) == 1 then return {2} end
 local current = rcall('GET', KEYS[1])
 if ARGV[4] ~= '' and current and redis.sha1hex(current) ~= ARGV[4] then return {4, current} end
--- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-local time = keelTime
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
+local now = keelNow
 local meta = rcall('HMGET', KEYS[2], 'c', 'u')
 local created = whole(ARGV[5]) or 0
 if current then created = whole(meta[1]) or created end

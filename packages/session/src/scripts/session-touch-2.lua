@@ -23,9 +23,8 @@ local function whole(value)
 end
 local pttl = rcall('PTTL', KEYS[1])
 if pttl == -2 then return {1} end
--- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-local time = keelTime
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
+local now = keelNow
 local ttl = tonumber(ARGV[1])
 local absolute = tonumber(ARGV[2])
 local created = false
