@@ -121,12 +121,19 @@ export const frameworks: [string, AppFactory][] = [
 ];
 
 /** A listening server for many concurrent requests (supertest starts one per request). */
-export async function listen(app: Server): Promise<{ url: string; close(): Promise<void> }> {
+export async function listen(
+  app: Server,
+): Promise<{ url: string; received(): number; close(): Promise<void> }> {
   const server: HttpServer = createServer(app as never);
+  // Requests the server has taken in: a test that lets concurrent requests gather waits for
+  // them all to arrive, however slow the machine, rather than for a fixed time.
+  let received = 0;
+  server.on('request', () => received++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    received: () => received,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -333,7 +333,8 @@ describe.each(frameworks)('%s response cache', (_name, makeApp) => {
     const server = await listen(app);
     try {
       const responses = Array.from({ length: 20 }, () => fetch(`${server.url}/r`));
-      await eventually(() => calls === 1);
+      await eventually(() => calls === 1 && server.received() === 20);
+      // Every request has arrived; let the last ones finish their lookup and join the flight.
       await new Promise((resolve) => setTimeout(resolve, 50));
       hold.release();
       const all = await Promise.all(responses);
@@ -361,7 +362,8 @@ describe.each(frameworks)('%s response cache', (_name, makeApp) => {
     const server = await listen(app);
     try {
       const responses = Array.from({ length: 10 }, () => fetch(`${server.url}/r`));
-      await eventually(() => calls === 1);
+      await eventually(() => calls === 1 && server.received() === 10);
+      // Every request has arrived; let the last ones finish their lookup and join the flight.
       await new Promise((resolve) => setTimeout(resolve, 50));
       hold.release();
       const all = await Promise.all(responses);
