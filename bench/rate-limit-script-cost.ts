@@ -90,6 +90,7 @@ const ROWS: Row[] = [
   },
   keel('keel fixed-window', [policy(1)]),
   keel('keel sliding-window', [policy(3)]),
+  keel('keel sliding-log', [policy(2)]),
   keel('keel token-bucket', [policy(4)]),
   keel('keel gcra', [policy(5)]),
   keel('keel sliding-window ×3', [policy(3), policy(3), policy(3)]),
