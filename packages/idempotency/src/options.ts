@@ -150,14 +150,14 @@ export function parseClaimSettings(v: Validator, options: ClaimOptions): ClaimSe
   if (typeof store !== 'object' || typeof store.acquire !== 'function') {
     throw v.fail('store', store, 'an IdempotencyStore (createRedisIdempotencyStore(), …)');
   }
-  const leaseMs = v.positiveInteger('leaseMs', options.leaseMs, 30_000, 'milliseconds');
+  const leaseMs = v.positiveInteger('leaseMs', options.leaseMs, 30_000, 'ms');
   const renewEveryMs = v.integerInRange(
     'renewEveryMs',
     options.renewEveryMs,
     Math.floor(leaseMs / 3),
     0,
     leaseMs - 1,
-    'milliseconds, less than leaseMs; 0 disables the heartbeat',
+    'ms, less than leaseMs; 0 disables the heartbeat',
   );
   const retentionMs = v.integerInRange(
     'retentionMs',
@@ -165,9 +165,9 @@ export function parseClaimSettings(v: Validator, options: ClaimOptions): ClaimSe
     86_400_000,
     leaseMs,
     Number.MAX_SAFE_INTEGER,
-    'milliseconds, at least leaseMs',
+    'ms, at least leaseMs',
   );
-  const waitMs = v.nonNegativeInteger('waitMs', options.waitMs, 0, 'milliseconds');
+  const waitMs = v.nonNegativeInteger('waitMs', options.waitMs, 0, 'ms');
   const events = toEvents(options.events);
   return { store, leaseMs, renewEveryMs, retentionMs, waitMs, events };
 }

@@ -157,7 +157,7 @@ export function compilePolicies(
       0,
       0,
       MAX_BLOCK_MS,
-      'milliseconds the key stays refused once the policy refuses it (0: no block)',
+      'ms the key stays refused once the policy refuses it, 0 = no block',
     );
     const scope = options.scope;
     if (scope !== undefined && scope !== 'route' && typeof scope !== 'function') {

@@ -68,19 +68,19 @@ export function createRedisClient(options: CreateRedisClientOptions | string = {
     'maxReconnectDelayMs',
     opts.maxReconnectDelayMs,
     2000,
-    'milliseconds',
+    'ms',
   );
   const pingIntervalMs = v.nonNegativeInteger(
     'pingIntervalMs',
     opts.pingIntervalMs,
     0,
-    'milliseconds, 0 = off',
+    'ms, 0 = off',
   );
   const failoverFenceMs = v.nonNegativeInteger(
     'failoverFenceMs',
     opts.failoverFenceMs,
     30_000,
-    'milliseconds, 0 = off',
+    'ms, 0 = off',
   );
   // The first retry is at once: a connection the server closed for idleness comes back within
   // the deadline of the call that found it gone. Later ones back off.

@@ -89,7 +89,7 @@ export function parseWaitForReplicas(
     Math.min(DEFAULT_REPLICA_TIMEOUT_MS, deadlineMs),
     1,
     deadlineMs,
-    'milliseconds, at most deadlineMs',
+    'ms, at most deadlineMs',
   );
   return replicas === 0 ? undefined : { replicas, timeoutMs };
 }
@@ -158,7 +158,7 @@ export function setupRedisStore(options: RedisStoreOptions, spec: RedisStoreSpec
     'deadlineMs',
     options.deadlineMs,
     spec.defaultDeadlineMs,
-    'milliseconds',
+    'ms',
   );
   const clockForTests = v.optionalFunc<Clock>('clockForTests', options.clockForTests);
   const waitForReplicas = parseWaitForReplicas(v, options.waitForReplicas, deadlineMs);

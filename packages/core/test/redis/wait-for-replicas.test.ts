@@ -91,7 +91,7 @@ describe('waitForReplicas', () => {
       'createThingStore: option "waitForReplicas.replicas" must be an integer between 0 and 16, got -1',
     );
     expect(bad({ replicas: 1, timeoutMs: 5000 })).toThrow(
-      'option "waitForReplicas.timeoutMs" must be an integer between 1 and 1000 (milliseconds, at most deadlineMs), got 5000',
+      'option "waitForReplicas.timeoutMs" must be an integer between 1 and 1000 (ms, at most deadlineMs), got 5000',
     );
     expect(bad({ replica: 1 })).toThrow(/unknown option "replica" \(did you mean "replicas"\?\)/);
     expect(bad('1')).toThrow(KeelOptionError);
@@ -111,7 +111,7 @@ describe('waitForReplicas', () => {
 describe('createRedisClient on Sentinel', () => {
   it('validates failoverFenceMs', () => {
     expect(() => createRedisClient({ failoverFenceMs: -1 })).toThrow(
-      'createRedisClient: option "failoverFenceMs" must be an integer >= 0 (milliseconds, 0 = off), got -1',
+      'createRedisClient: option "failoverFenceMs" must be an integer >= 0 (ms, 0 = off), got -1',
     );
   });
 

@@ -29,7 +29,7 @@ describe('setupRedisStore', () => {
       'createThingStore: option "client" must be an ioredis or iovalkey Redis or Cluster, or a node-redis (redis ≥ 5) client from createClient or createCluster, got an object',
     );
     expect(() => setupRedisStore({ client, deadlineMs: 0 }, spec)).toThrow(
-      'createThingStore: option "deadlineMs" must be an integer >= 1 (milliseconds), got 0',
+      'createThingStore: option "deadlineMs" must be an integer >= 1 (ms), got 0',
     );
     expect(() => setupRedisStore({ client, prefix: 'a{b}' }, spec)).toThrow(KeelOptionError);
     expect(() => setupRedisStore({ client, deadlinems: 5 } as never, spec)).toThrow(
