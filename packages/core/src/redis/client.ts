@@ -64,12 +64,7 @@ export interface CreateRedisClientOptions {
 export function createRedisClient(options: CreateRedisClientOptions | string = {}): RedisClient {
   const opts = typeof options === 'string' ? { url: options } : options;
   const v = validatorFor('createRedisClient');
-  const maxDelay = v.positiveInteger(
-    'maxReconnectDelayMs',
-    opts.maxReconnectDelayMs,
-    2000,
-    'ms',
-  );
+  const maxDelay = v.positiveInteger('maxReconnectDelayMs', opts.maxReconnectDelayMs, 2000, 'ms');
   const pingIntervalMs = v.nonNegativeInteger(
     'pingIntervalMs',
     opts.pingIntervalMs,
