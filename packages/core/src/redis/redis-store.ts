@@ -130,6 +130,11 @@ export interface RedisStoreSpec {
   extraOptions?: readonly string[];
   /** The store-caller operations that are acknowledged writes, which `waitForReplicas` covers. */
   durableOperations?: readonly string[];
+  /**
+   * The key family that data errors name, when the feature's data keys lie outside its keyspace
+   * (sessions sit at connect-redis's `sess:<id>`). @default `<prefix><short>:`
+   */
+  keyFamily?(client: KeelRedisClient): string;
 }
 
 export interface RedisStoreParts {
@@ -180,7 +185,7 @@ export function setupRedisStore(options: RedisStoreOptions, spec: RedisStoreSpec
       deadlineMs,
       client,
       events,
-      keyFamily: `${prefix}${spec.short}:`,
+      keyFamily: spec.keyFamily?.(client) ?? `${prefix}${spec.short}:`,
       ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
       waitForReplicas,
       durableOperations: spec.durableOperations ?? [],

@@ -1,42 +1,29 @@
 /**
  * The Redis session storage's options, parsed once into one named config: validated, defaults
- * applied, and the plumbing built from them (store caller, script runner, keyspace). See
- * redis.ts for why the storage takes core's plumbing piece by piece instead of
- * `setupRedisStore`.
+ * applied, and the plumbing built from them by core's `setupRedisStore` (store caller, script
+ * runner, keyspace). What sessions add to it: connect-redis's `prefix` (any printable ASCII,
+ * `sess:` by default, outside `keel:`), which core's prefix rules refuse, so Keel's own keys
+ * take theirs from `indexPrefix`; and errors about foreign data name the sessions' key family.
  */
 import {
-  type AnyRedisClient,
-  type CircuitBreakerOptions,
-  createKeyspace,
-  createScriptRunner,
-  createStoreCaller,
-  isSupportedClient,
-  type KeelEventListener,
-  type KeelEvents,
   type KeelRedisClient,
   type Keyspace,
-  keelClient,
   optionNames,
-  parseWaitForReplicas,
   type RedisStoreOptions,
   type ScriptRunner,
   type StoreCaller,
-  SUPPORTED_CLIENTS,
-  toEvents,
+  setupRedisStore,
   validatePrefix,
   validatorFor,
-  type WarningSwitches,
-  warnOnEvictionPolicy,
 } from '@keel/core';
 import { siblingPrefixOf, validateSessionPrefix } from '../keys.js';
 import { VERSION } from '../version.js';
 
-export interface RedisSessionStorageOptions {
-  /**
-   * An ioredis/iovalkey client (standalone, Sentinel or Cluster; its `keyPrefix` is respected)
-   * or a node-redis (`redis` ≥ 5) client or cluster.
-   */
-  client: AnyRedisClient;
+/**
+ * Options of the Redis session storage: those every Keel Redis store takes (see
+ * `RedisStoreOptions` in @keel/core) but its test clock, plus the session key layout.
+ */
+export interface RedisSessionStorageOptions extends Omit<RedisStoreOptions, 'clockForTests'> {
   /**
    * Prefix of session keys, as connect-redis names it. A prefix inside `indexPrefix`
    * (`'keel:sess:'`) keeps every session key under one ACL pattern (`~keel:*`). @default 'sess:'
@@ -46,12 +33,6 @@ export interface RedisSessionStorageOptions {
   indexPrefix?: string;
   /** Deadline of every Redis call, ms: past it the call fails with a 503-class error. @default 1000 */
   deadlineMs?: number;
-  /** Circuit breaker in front of Redis, or `false`. @default { failureThreshold: 5, openMs: 1000 } */
-  breaker?: CircuitBreakerOptions | false;
-  /** Receives `store.call` (with latency), `store.circuit`, `keel.warning` events. */
-  events?: KeelEvents | KeelEventListener;
-  /** Turn one-shot warnings off by name (`{ evictionPolicy: false }`), or all with `false`. @default true */
-  warnings?: WarningSwitches;
   /**
    * Saves, merges and destroys count once this many replicas confirmed them (`WAIT`, in the
    * same round trip); short of it the write fails as an outage (503). See `RedisStoreOptions`
@@ -98,12 +79,9 @@ export interface RedisSessionConfig {
 export function parseRedisSessionOptions(options: RedisSessionStorageOptions): RedisSessionConfig {
   const v = validatorFor('redisSessionStorage');
   v.knownOptions(options, KNOWN);
-  if (!isSupportedClient(options.client)) throw v.fail('client', options.client, SUPPORTED_CLIENTS);
-  const client = keelClient(options.client);
-  const prefix = validateSessionPrefix(options.prefix ?? 'sess:', 'prefix');
-  const keyPrefix = validateSessionPrefix(client.keyPrefix, 'client keyPrefix');
-  const indexPrefix = validatePrefix(options.indexPrefix ?? 'keel:', 'indexPrefix');
-  const deadlineMs = v.positiveInteger('deadlineMs', options.deadlineMs, 1000, 'ms');
+  const { prefix: given, indexPrefix: givenIndexPrefix, ...shared } = options;
+  const prefix = validateSessionPrefix(given ?? 'sess:', 'prefix');
+  const indexPrefix = validatePrefix(givenIndexPrefix ?? 'keel:', 'indexPrefix');
   const warnings = options.warnings;
   if (
     warnings !== undefined &&
@@ -112,25 +90,28 @@ export function parseRedisSessionOptions(options: RedisSessionStorageOptions): R
   ) {
     throw v.fail('warnings', warnings, 'true, false or { <warning name>: false }');
   }
-  const events = toEvents(options.events);
-  warnOnEvictionPolicy(client, 'session', EVICTION_IMPACT, events, warnings);
+  // Keel's own keys (indexes, the scripts' keyspace) live under `indexPrefix`.
+  const { client, keyspace, call, runner } = setupRedisStore(
+    { ...shared, prefix: indexPrefix },
+    {
+      component: 'redisSessionStorage',
+      feature: 'session',
+      short: 'sess',
+      version: VERSION,
+      defaultDeadlineMs: 1000,
+      evictionImpact: EVICTION_IMPACT,
+      durableOperations: DURABLE_OPERATIONS,
+      // Foreign data under a session key is named by the sessions' own family (`sess:*`).
+      keyFamily: ({ keyPrefix }) => `${keyPrefix}${prefix}`,
+    },
+  );
   return {
     client,
     prefix,
-    keyPrefix,
+    keyPrefix: validateSessionPrefix(client.keyPrefix, 'client keyPrefix'),
     siblingPrefix: siblingPrefixOf(prefix, indexPrefix),
-    keyspace: createKeyspace(indexPrefix, 'sess'),
-    call: createStoreCaller({
-      feature: 'session',
-      deadlineMs,
-      events,
-      client,
-      // Foreign data under a session key is named by the sessions' own family (`sess:*`).
-      keyFamily: `${keyPrefix}${prefix}`,
-      ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
-      waitForReplicas: parseWaitForReplicas(v, options.waitForReplicas, deadlineMs),
-      durableOperations: DURABLE_OPERATIONS,
-    }),
-    scripts: createScriptRunner(client, 'keel:sess', VERSION),
+    keyspace,
+    call,
+    scripts: runner,
   };
 }

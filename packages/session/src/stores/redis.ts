@@ -12,10 +12,8 @@
  * errors, never a write that silently did not happen. Every script carries the call's
  * deadline on the server clock and does nothing if it starts after the caller gave up.
  *
- * Why not core's `setupRedisStore`: session keys follow connect-redis's `prefix` (any printable
- * ASCII, `sess:` by default, outside `keel:`), which core's prefix rules refuse, and their key
- * family differs from the index keys'. The store takes the same plumbing piece by piece:
- * the caller (with the session key family), the versioned script runner, the eviction warning.
+ * The plumbing comes from core's `setupRedisStore` (see redis-options.ts for what sessions
+ * add: connect-redis's key prefix, and their own key family in data errors).
  *
  * Bulk calls never send a cross-slot command: ids come from SCAN on every master of a Cluster
  * (the MATCH pattern carries the ioredis `keyPrefix`, which ioredis does not add to patterns),
