@@ -115,10 +115,12 @@ export function parseLockOptions(options: CreateLockOptions): LockConfig {
     createRedisLockStore(client, {
       prefix,
       deadlineMs,
-      breaker: options.breaker,
       events,
-      warnings: options.warnings,
-      waitForReplicas: options.waitForReplicas,
+      ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
+      ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
+      ...(options.waitForReplicas === undefined
+        ? {}
+        : { waitForReplicas: options.waitForReplicas }),
     });
   const backend = backendOf(v, options, { now, driftMs, warnings, redisStore });
   return { events, now, ttlMs, renewRatio, retry, driftMs, backend };

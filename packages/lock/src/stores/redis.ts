@@ -19,7 +19,6 @@ import {
   serverClockOf,
   setupRedisStore,
   UnexpectedScriptReplyError,
-  type WarningSwitches,
 } from '@keel/core';
 import { lockAcquire, lockExtend, lockRaiseFence, lockRelease } from '../scripts/generated.js';
 import {
@@ -44,16 +43,15 @@ const KEY_MEMO_SIZE = 1024;
 const EVICTION_IMPACT =
   'an evicted lock is granted to a second holder while the first still holds it (fencing tokens keep rising: they are floored at the server clock)';
 
-export interface RedisLockStoreOptions {
-  /** Global key prefix (validated by `createLock`). */
+/**
+ * What `createLock` passes on for each Redis node: core's Redis-store options (see
+ * `RedisStoreOptions`) but the client, which is one per Redlock node, and the test clock, which
+ * the lock does not take; its prefix, deadline and events already validated.
+ */
+export interface RedisLockStoreOptions extends Omit<RedisStoreOptions, 'client' | 'clockForTests'> {
   prefix: string;
-  /** Deadline of each call, ms. */
   deadlineMs: number;
-  breaker?: RedisStoreOptions['breaker'] | undefined;
   events: KeelEvents;
-  warnings?: WarningSwitches | undefined;
-  /** Replicas that must confirm an acquisition (`WAIT`) before it is handed out. */
-  waitForReplicas?: RedisStoreOptions['waitForReplicas'] | undefined;
 }
 
 /** `host:port` of a standalone client, for errors; `cluster` for a Cluster. */
@@ -66,17 +64,7 @@ export function createRedisLockStore(
   options: RedisLockStoreOptions,
 ): LockStore {
   const parts = setupRedisStore(
-    {
-      client: given,
-      prefix: options.prefix,
-      deadlineMs: options.deadlineMs,
-      events: options.events,
-      ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
-      ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
-      ...(options.waitForReplicas === undefined
-        ? {}
-        : { waitForReplicas: options.waitForReplicas }),
-    },
+    { ...options, client: given },
     {
       component: 'createLock',
       feature: 'lock',
