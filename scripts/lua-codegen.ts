@@ -7,6 +7,10 @@
  * `<verb-noun>-n.lua`: it must loop over `#KEYS`, its `numberOfKeys` is the fewest keys it
  * takes (the highest literal `KEYS[n]` it reads, often 0), and the runner passes each call's
  * key count. Keys are still never built inside the script: every one is declared in `KEYS`.
+ *
+ * A line `--#include <path>` is replaced by that file (relative to the script, indented as the
+ * line is), so a fragment several scripts share has one copy. Fragments live in a subdirectory,
+ * so they are not taken for scripts, and include nothing themselves.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +20,27 @@ export function scriptDirs(root: string): string[] {
   return readdirSync(join(root, 'packages'))
     .map((pkg) => join(root, 'packages', pkg, 'src', 'scripts'))
     .filter((dir) => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.lua')));
+}
+
+/** A script's text with each `--#include <path>` line replaced by the file it names. */
+export function expandIncludes(scriptsDir: string, file: string): string {
+  const lua = readFileSync(join(scriptsDir, file), 'utf8');
+  return lua.replace(
+    /^([ \t]*)--#include[ \t]+(\S+)[ \t]*$/gm,
+    (_, indent: string, path: string) => {
+      const target = join(scriptsDir, path);
+      if (!existsSync(target))
+        throw new Error(`${scriptsDir}/${file}: --#include ${path}: no such file`);
+      const fragment = readFileSync(target, 'utf8').replace(/\n$/, '');
+      if (fragment.includes('--#include')) {
+        throw new Error(`${scriptsDir}/${file}: --#include ${path}: a fragment includes nothing`);
+      }
+      return fragment
+        .split('\n')
+        .map((line) => (line ? indent + line : line))
+        .join('\n');
+    },
+  );
 }
 
 export function generate(scriptsDir: string): string {
@@ -29,7 +54,7 @@ export function generate(scriptsDir: string): string {
         `${scriptsDir}/${file}: name must be <verb-noun>-<numberOfKeys>.lua (or -n.lua for a variable key count)`,
       );
     const [, name, keys] = match as unknown as [string, string, string];
-    const lua = readFileSync(join(scriptsDir, file), 'utf8');
+    const lua = expandIncludes(scriptsDir, file);
     const used = Math.max(0, ...[...lua.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1])));
     const variadic = keys === 'n';
     if (variadic && !lua.includes('#KEYS')) {

@@ -14,7 +14,7 @@ afterEach(() => {
 function scriptsDir(files: Record<string, string>): string {
   dir = mkdtempSync(join(tmpdir(), 'keel-lua-'));
   const scripts = join(dir, 'scripts');
-  mkdirSync(scripts);
+  mkdirSync(join(scripts, 'include'), { recursive: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(scripts, name), text);
   return scripts;
 }
@@ -60,6 +60,34 @@ describe('Lua code generation', () => {
     expect(() => generate(scriptsDir({ 'x-do-n.lua': '--[[ ]]\nreturn KEYS[1]' }))).toThrow(
       /must loop over #KEYS/,
     );
+  });
+
+  it('expands an --#include line into the fragment, indented as the line', () => {
+    const out = generate(
+      scriptsDir({
+        'x-do-2.lua': '--[[ ]]\nif true then\n  --#include include/part.lua\nend\n',
+        'include/part.lua': 'local a = KEYS[2]\n\nreturn a\n',
+      }),
+    );
+    expect(out).toContain(
+      JSON.stringify('--[[ ]]\nif true then\n  local a = KEYS[2]\n\n  return a\nend\n'),
+    );
+    // The fragment's keys count toward the script's.
+    expect(out).toContain('numberOfKeys: 2,');
+  });
+
+  it('refuses an --#include of a missing file, or inside a fragment', () => {
+    expect(() =>
+      generate(scriptsDir({ 'x-do-0.lua': '--[[ ]]\n--#include include/none.lua\n' })),
+    ).toThrow(/--#include include\/none.lua: no such file/);
+    expect(() =>
+      generate(
+        scriptsDir({
+          'x-do-0.lua': '--[[ ]]\n--#include include/a.lua\n',
+          'include/a.lua': '--#include include/b.lua\n',
+        }),
+      ),
+    ).toThrow(/a fragment includes nothing/);
   });
 
   it('requires the header comment', () => {
