@@ -139,11 +139,8 @@ if ARGV[4] == '1' then
 end
 local absolute = tonumber(ARGV[2])
 if absolute > 0 then
-  local left = created + absolute - now
-  if left <= 0 then
-    rcall('DEL', KEYS[1], KEYS[2])
-    return {3}
-  end
+  --#include include/absolute-lifetime.lua
+  -- ttl < 0: no idle expiry, so the lifetime sets it.
   if ttl < 0 or left < ttl then ttl = left end
 end
 if ttl > 0 then rcall('SET', KEYS[1], payload, 'PX', ttl) else rcall('SET', KEYS[1], payload) end

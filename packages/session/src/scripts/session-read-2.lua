@@ -53,11 +53,7 @@ if absolute > 0 then
     created = now
     rcall('HSET', KEYS[2], 'c', created)
   end
-  local left = created + absolute - now
-  if left <= 0 then
-    rcall('DEL', KEYS[1], KEYS[2])
-    return {3}
-  end
+  --#include include/absolute-lifetime.lua
   if left < ttl then ttl = left end
 end
 if ttl <= pttl then return {0, payload, pttl, created, last, idle, 0} end

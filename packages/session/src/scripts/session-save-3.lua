@@ -44,11 +44,8 @@ if ARGV[7] == '1' and current then
 end
 local absolute = tonumber(ARGV[3])
 if absolute > 0 then
-  local left = created + absolute - now
-  if left <= 0 then
-    rcall('DEL', KEYS[1], KEYS[2])
-    return {3}
-  end
+  --#include include/absolute-lifetime.lua
+  -- ttl < 0: no idle expiry, so the lifetime sets it.
   if ttl < 0 or left < ttl then ttl = left end
 end
 if ttl > 0 then rcall('SET', KEYS[1], ARGV[1], 'PX', ttl) else rcall('SET', KEYS[1], ARGV[1]) end

@@ -36,11 +36,7 @@ if absolute > 0 then
     rcall('HSET', KEYS[2], 'c', created)
     if pttl > 0 then rcall('PEXPIRE', KEYS[2], pttl) end
   end
-  local left = created + absolute - now
-  if left <= 0 then
-    rcall('DEL', KEYS[1], KEYS[2])
-    return {3}
-  end
+  --#include include/absolute-lifetime.lua
   if left < ttl then ttl = left end
 end
 if pttl == -1 and absolute <= 0 then return {6, -1} end
