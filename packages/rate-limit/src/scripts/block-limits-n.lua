@@ -21,23 +21,28 @@ else
   -- A test's clock is not the server's: a lingering block past its end counts as no state.
   now, ttlFloor = tonumber(ARGV[1]), 60000
 end
+-- Each policy's arguments: algorithm, limit, windowMs.
+local POLICY_ARGS = 3
 local duration = tonumber(ARGV[2])
 local n = #KEYS
-if not now or not duration or duration < 1 or #ARGV ~= 2 + 3 * n then return { 2 } end
+if not now or not duration or duration < 1 or #ARGV ~= 2 + POLICY_ARGS * n then return { 2 } end
 local untilMs = now + duration
 for i = 1, n do
-  local a = 3 + 3 * (i - 1)
-  local key, limit, w = KEYS[i], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  if not limit or not w then return { 2 } end
-  if ARGV[a] ~= '2' then
+  -- Policy i's arguments are ARGV[arg .. arg + POLICY_ARGS - 1], after now and duration.
+  local arg = 3 + POLICY_ARGS * (i - 1)
+  local key, limit, windowMs = KEYS[i], tonumber(ARGV[arg + 1]), tonumber(ARGV[arg + 2])
+  if not limit or not windowMs then return { 2 } end
+  if ARGV[arg] ~= '2' then -- not a sliding-log
     rcall('SET', key, fmt('b%d', untilMs), 'PX', max(ttlFloor, duration))
   else
+    -- A full log of `limit` entries stamped so that they all leave the window when it ends.
     rcall('DEL', key)
-    for k = 1, limit, 500 do
+    -- ZADD in batches of 500 entries: unpack's arguments are bounded by the Lua stack.
+    for first = 1, limit, 500 do
       local args = {}
-      for x = k, min(limit, k + 499) do
-        args[#args + 1] = untilMs - w
-        args[#args + 1] = fmt('b:%06d', x)
+      for entry = first, min(limit, first + 499) do
+        args[#args + 1] = untilMs - windowMs
+        args[#args + 1] = fmt('b:%06d', entry)
       end
       rcall('ZADD', key, unpack(args))
     end

@@ -38,11 +38,16 @@ else
   -- carries its own times, so a lingering key never changes a decision, only memory use.
   now, ttlFloor = tonumber(ARGV[1]), 60000
 end
+-- The layouts in the header: POLICY_ARGS arguments per policy after now and cost, and
+-- REPLY_STRIDE reply fields per policy after the status. Locals, so they cost no lookup.
+local POLICY_ARGS, REPLY_STRIDE = 4, 5
 local cost, n, argc, dry = tonumber(ARGV[2]), #KEYS, #ARGV
-if not now or not cost or (argc ~= 2 + 4 * n and argc ~= 2 + 5 * n) then
+-- Block durations, when sent, follow every policy's arguments: policy i's is ARGV[durations + i].
+local durations = 2 + POLICY_ARGS * n
+if not now or not cost or (argc ~= durations and argc ~= durations + n) then
   -- Checked here, off the path of a plain check: a peek's 'p<cost>', or bad arguments.
   cost, dry = tonumber(match(ARGV[2], '^p(%d+)$')), true
-  if not now or not cost or (argc ~= 2 + 4 * n and argc ~= 2 + 5 * n) then return { 2 } end
+  if not now or not cost or (argc ~= durations and argc ~= durations + n) then return { 2 } end
 end
 
 -- Writes of the allowed policies, made once every policy allowed: (key, value, ttl) triples;
@@ -51,21 +56,23 @@ end
 -- a refusal: (key, duration, algorithm, window, log size) tuples, written although nothing is
 -- charged. One policy's reply and write are sized up front: a table grown entry by entry is
 -- resized on the way, and that costs more than the decision.
-local out, writes, nw, allowed, blocks
+local reply, writes, nwrites, allowed, blocks
 if n == 1 then
-  out, writes = { 0, 0, 0, 0, 0, 0 }, { false, false, false }
+  -- The status and one policy's REPLY_STRIDE fields; one (key, value, ttl) write.
+  reply, writes = { 0, 0, 0, 0, 0, 0 }, { false, false, false }
 else
-  out, writes = { 0 }, {}
+  reply, writes = { 0 }, {}
 end
-nw, allowed = 0, true
+nwrites, allowed = 0, true
 for i = 1, n do
-  local a = 3 + 4 * (i - 1)
-  local code = ARGV[a]
+  -- Policy i's arguments are ARGV[arg .. arg + POLICY_ARGS - 1], after now and cost.
+  local arg = 3 + POLICY_ARGS * (i - 1)
+  local code = ARGV[arg]
   -- The burst is read only where it counts (buckets, and a blocked key): each string-to-number
   -- conversion costs about as much as a Redis command's argument.
-  local limit, w, burst = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3]
-  if not limit or not w then return { 2 } end
-  if code == '4' or code == '5' then
+  local limit, windowMs, burst = tonumber(ARGV[arg + 1]), tonumber(ARGV[arg + 2]), ARGV[arg + 3]
+  if not limit or not windowMs then return { 2 } end
+  if code == '4' or code == '5' then -- token-bucket, gcra
     burst = tonumber(burst)
     if not burst then return { 2 } end
   end
@@ -73,16 +80,16 @@ for i = 1, n do
   -- held: the end of a block found in place of the state; mark: a block's reply state (2, 3)
   local ok, remaining, reset, retry, receipt, value, ttl, held, mark
 
-  if code == '1' then -- fixed window
-    local count, resetAt, started = 0, now + w, false
-    local v = rcall('GET', key)
-    if v then
-      local c, r = match(v, '^(%-?%d+) (%-?%d+)$')
-      if r then
-        c, r = tonumber(c), tonumber(r)
-        if r > now then count, resetAt, started = c, r, true end
+  if code == '1' then -- fixed-window
+    local count, resetAt, started = 0, now + windowMs, false
+    local stored = rcall('GET', key)
+    if stored then
+      local storedCount, storedResetAt = match(stored, '^(%-?%d+) (%-?%d+)$')
+      if storedResetAt then
+        storedCount, storedResetAt = tonumber(storedCount), tonumber(storedResetAt)
+        if storedResetAt > now then count, resetAt, started = storedCount, storedResetAt, true end
       else
-        held = tonumber(match(v, '^b(%d+)$'))
+        held = tonumber(match(stored, '^b(%d+)$'))
         -- Another client's value under a Keel key: report it rather than overwrite or misread it.
         if not held then return { 3, i } end
       end
@@ -99,132 +106,149 @@ for i = 1, n do
       if cost > limit then retry = -1 end
     end
 
-  elseif code == '2' then -- sliding log
-    rcall('ZREMRANGEBYSCORE', key, '-inf', now - w)
+  elseif code == '2' then -- sliding-log
+    rcall('ZREMRANGEBYSCORE', key, '-inf', now - windowMs)
     local count = rcall('ZCARD', key)
     receipt = now
     if count + cost <= limit then
-      ok, remaining, reset, retry = true, limit - count - cost, w, 0
-      value, ttl = false, max(ttlFloor, w)
+      ok, remaining, reset, retry = true, limit - count - cost, windowMs, 0
+      value, ttl = false, max(ttlFloor, windowMs)
       -- A peek of cost 0 charges nothing: the log is whole once its newest entry has left.
       if cost == 0 then
         reset = 0
         if count > 0 then
           local newest = rcall('ZRANGE', key, -1, -1, 'WITHSCORES')
-          reset = tonumber(newest[2]) + w - now
+          reset = tonumber(newest[2]) + windowMs - now
           if string.byte(newest[1]) == 98 then held = reset + now end
         end
       end
     else
       ok, remaining, reset, retry = false, max(0, limit - count), 0, -1
       if count > 0 then
-        -- A block's entries ('b:<n>') are the newest: they fill the log until it ends.
+        -- A block's entries ('b:<n>'; byte 98 is 'b') are the newest: they fill the log until
+        -- it ends.
         local newest = rcall('ZRANGE', key, -1, -1, 'WITHSCORES')
-        reset = tonumber(newest[2]) + w - now
+        reset = tonumber(newest[2]) + windowMs - now
         if string.byte(newest[1]) == 98 then held = reset + now end
       end
       if cost <= limit then
-        local j = count + cost - limit - 1
-        retry = tonumber(rcall('ZRANGE', key, j, j, 'WITHSCORES')[2]) + w - now
+        -- Room for the cost once the entry at this 0-based rank (and all older) has left.
+        local rank = count + cost - limit - 1
+        retry = tonumber(rcall('ZRANGE', key, rank, rank, 'WITHSCORES')[2]) + windowMs - now
       end
     end
 
-  elseif code == '3' then -- sliding window
-    local start = now - (now % w)
+  elseif code == '3' then -- sliding-window
+    local start = now - (now % windowMs)
     local cur, prev = 0, 0
-    local v = rcall('GET', key)
-    if v then
-      local st, c, p = match(v, '^(%d+) (%d+) (%d+)$')
-      if st then
-        st, c, p = tonumber(st), tonumber(c), tonumber(p)
-        if st == start then
-          cur, prev = c, p
-        elseif st == start - w then
-          prev = c
+    local stored = rcall('GET', key)
+    if stored then
+      local storedStart, storedCur, storedPrev = match(stored, '^(%d+) (%d+) (%d+)$')
+      if storedStart then
+        storedStart, storedCur, storedPrev =
+          tonumber(storedStart), tonumber(storedCur), tonumber(storedPrev)
+        if storedStart == start then
+          cur, prev = storedCur, storedPrev
+        elseif storedStart == start - windowMs then
+          -- Stored in the window before this one: its current count is now the previous one.
+          prev = storedCur
         end
       else
-        held = tonumber(match(v, '^b(%d+)$'))
+        held = tonumber(match(stored, '^b(%d+)$'))
         if not held then return { 3, i } end
       end
     end
     local elapsed = now - start
-    local used = prev * (w - elapsed) + cur * w
-    local capacity = limit * w
+    -- Scaled by windowMs: the previous window counts for the share of it still in the window.
+    local used = prev * (windowMs - elapsed) + cur * windowMs
+    local capacity = limit * windowMs
     receipt = start
     -- The window resets once the last counted request has slid out of it.
     local counted = cur
-    if used + cost * w <= capacity then
-      ok, remaining, retry = true, floor((capacity - used - cost * w) / w), 0
+    if used + cost * windowMs <= capacity then
+      ok, remaining, retry = true, floor((capacity - used - cost * windowMs) / windowMs), 0
       counted = cur + cost
-      value, ttl = fmt('%d %d %d', start, cur + cost, prev), max(ttlFloor, start + 2 * w - now)
+      value, ttl =
+        fmt('%d %d %d', start, cur + cost, prev), max(ttlFloor, start + 2 * windowMs - now)
       -- A write in the window of the stored state keeps the expiry that state's first write set.
       if cur > 0 and ttlFloor == 0 then ttl = false end
     else
-      ok, remaining = false, max(0, floor((capacity - used) / w))
+      ok, remaining = false, max(0, floor((capacity - used) / windowMs))
       if cur + cost <= limit then
-        retry = w - floor((limit - cur - cost) * w / prev) - elapsed
+        retry = windowMs - floor((limit - cur - cost) * windowMs / prev) - elapsed
       elseif cost <= limit then
-        retry = w - elapsed + max(0, w - floor((limit - cost) * w / cur))
+        retry = windowMs - elapsed + max(0, windowMs - floor((limit - cost) * windowMs / cur))
       else
         retry = -1
       end
     end
     if counted > 0 then
-      reset = start + 2 * w - now
+      reset = start + 2 * windowMs - now
     elseif prev > 0 then
-      reset = start + w - now
+      reset = start + windowMs - now
     else
       reset = 0
     end
 
-  elseif code == '4' then -- token bucket
-    local full = burst * w
+  elseif code == '4' then -- token-bucket
+    -- Levels are scaled by windowMs, so a refill of `limit` per ms is exact.
+    local full = burst * windowMs
     local level = full
-    local v = rcall('GET', key)
-    if v then
-      local l, last = match(v, '^(%-?%d+) (%-?%d+)$')
+    local stored = rcall('GET', key)
+    if stored then
+      local storedLevel, last = match(stored, '^(%-?%d+) (%-?%d+)$')
       if last then
         -- Refill for at most the time to fill up from this level (below 0 after a penalty).
-        l = tonumber(l)
-        level = min(full, l + min(max(0, now - tonumber(last)), ceil((full - l) / limit)) * limit)
+        storedLevel = tonumber(storedLevel)
+        level = min(
+          full,
+          storedLevel
+            + min(max(0, now - tonumber(last)), ceil((full - storedLevel) / limit)) * limit
+        )
       else
-        held = tonumber(match(v, '^b(%d+)$'))
+        held = tonumber(match(stored, '^b(%d+)$'))
         if not held then return { 3, i } end
       end
     end
-    local need = cost * w
+    local need = cost * windowMs
     receipt = 0
     if level >= need then
       local after = level - need
-      ok, remaining, reset, retry = true, floor(after / w), ceil((full - after) / limit), 0
+      ok, remaining, reset, retry =
+        true, floor(after / windowMs), ceil((full - after) / limit), 0
       value, ttl = fmt('%d %d', after, now), max(ttlFloor, reset)
     else
-      ok, remaining, reset, retry = false, max(0, floor(level / w)), ceil((full - level) / limit), -1
+      ok, remaining, reset, retry =
+        false, max(0, floor(level / windowMs)), ceil((full - level) / limit), -1
       if cost <= burst then retry = ceil((need - level) / limit) end
     end
 
-  elseif code == '5' then -- GCRA
-    local d = 0
-    local v = rcall('GET', key)
-    if v then
-      local at, frac = match(v, '^(%-?%d+) (%-?%d+)$')
+  elseif code == '5' then -- gcra
+    -- ahead: how far the TAT is ahead of now, in 1/limit ms (see src/algorithms/gcra.ts).
+    local ahead = 0
+    local stored = rcall('GET', key)
+    if stored then
+      local at, frac = match(stored, '^(%-?%d+) (%-?%d+)$')
       if frac then
         at = tonumber(at)
-        if at >= now then d = max(0, (at - now) * limit + tonumber(frac)) end
+        if at >= now then ahead = max(0, (at - now) * limit + tonumber(frac)) end
       else
-        held = tonumber(match(v, '^b(%d+)$'))
+        held = tonumber(match(stored, '^b(%d+)$'))
         if not held then return { 3, i } end
       end
     end
-    local tolerance = burst * w
-    local after = d + cost * w
+    local tolerance = burst * windowMs
+    local after = ahead + cost * windowMs
     receipt = 0
     if after <= tolerance then
+      -- The new TAT, now + after / limit ms, stored as whole ms and a remainder.
       local whole = floor(after / limit)
-      ok, remaining, reset, retry = true, floor((tolerance - after) / w), ceil(after / limit), 0
+      ok, remaining, reset, retry =
+        true, floor((tolerance - after) / windowMs), ceil(after / limit), 0
       value, ttl = fmt('%d %d', now + whole, after - whole * limit), max(ttlFloor, reset)
     else
-      ok, remaining, reset, retry = false, max(0, floor((tolerance - d) / w)), ceil(d / limit), -1
+      ok, remaining, reset, retry =
+        false, max(0, floor((tolerance - ahead) / windowMs)), ceil(ahead / limit), -1
       if cost <= burst then retry = ceil((after - tolerance) / limit) end
     end
 
@@ -243,59 +267,66 @@ for i = 1, n do
   end
 
   if ok then
-    writes[nw + 1], writes[nw + 2], writes[nw + 3] = key, value, ttl
-    nw = nw + 3
+    writes[nwrites + 1], writes[nwrites + 2], writes[nwrites + 3] = key, value, ttl
+    nwrites = nwrites + 3
   else
     allowed = false
-    if argc > 2 + 4 * n and retry ~= -1 and not held then
-      local b = tonumber(ARGV[2 + 4 * n + i])
-      if b and b > 0 then
+    if argc > durations and retry ~= -1 and not held then
+      local blockMs = tonumber(ARGV[durations + i])
+      if blockMs and blockMs > 0 then
         -- This refusal starts the policy's block (a peek only reports it).
-        remaining, reset, retry, mark = 0, b, b, 3
+        remaining, reset, retry, mark = 0, blockMs, blockMs, 3
         blocks = blocks or {}
-        local at = #blocks
-        blocks[at + 1], blocks[at + 2], blocks[at + 3], blocks[at + 4] = key, b, code, w
-        if code == '2' then blocks[at + 5] = limit else blocks[at + 5] = 0 end
+        local size = #blocks
+        blocks[size + 1], blocks[size + 2], blocks[size + 3], blocks[size + 4] =
+          key, blockMs, code, windowMs
+        -- The log size: a sliding log is blocked by filling it.
+        if code == '2' then blocks[size + 5] = limit else blocks[size + 5] = 0 end -- sliding-log
       end
     end
   end
-  -- Counted, not `#out`: a table's length is a search, on every policy of every call.
-  local at = 5 * i - 4
-  out[at + 1], out[at + 2], out[at + 3], out[at + 4], out[at + 5] =
+  -- Policy i's fields are reply[slot + 1 .. slot + REPLY_STRIDE], after the status in reply[1]:
+  -- slot = 1 + REPLY_STRIDE * (i - 1), one operation fewer as REPLY_STRIDE * i - 4. Counted,
+  -- not `#reply`: a table's length is a search, on every policy of every call.
+  local slot = REPLY_STRIDE * i - 4
+  reply[slot + 1], reply[slot + 2], reply[slot + 3], reply[slot + 4], reply[slot + 5] =
     ok and 1 or mark or 0, remaining, reset, retry, receipt
 end
 
 if not allowed then
   -- Nothing is charged, so the policies that would have allowed it keep those units.
   for i = 1, n do
-    local at = 2 + 5 * (i - 1)
-    if out[at] == 1 then out[at + 1] = out[at + 1] + cost end
+    -- Policy i's state field (1 allowed), with its remaining units next.
+    local state = 2 + REPLY_STRIDE * (i - 1)
+    if reply[state] == 1 then reply[state + 1] = reply[state + 1] + cost end
   end
   if blocks and not dry then
     for j = 1, #blocks, 5 do
-      local key, b, w, limit = blocks[j], blocks[j + 1], blocks[j + 3], blocks[j + 4]
-      if blocks[j + 2] ~= '2' then
-        rcall('SET', key, fmt('b%d', now + b), 'PX', max(ttlFloor, b))
+      local key, blockMs, windowMs, logSize =
+        blocks[j], blocks[j + 1], blocks[j + 3], blocks[j + 4]
+      if blocks[j + 2] ~= '2' then -- not a sliding-log
+        rcall('SET', key, fmt('b%d', now + blockMs), 'PX', max(ttlFloor, blockMs))
       else
         -- A sliding log is blocked by a full log of entries that all leave when the block ends.
         rcall('DEL', key)
-        for k = 1, limit, 500 do
+        -- ZADD in batches of 500 entries: unpack's arguments are bounded by the Lua stack.
+        for first = 1, logSize, 500 do
           local args = {}
-          for x = k, min(limit, k + 499) do
-            args[#args + 1] = now + b - w
-            args[#args + 1] = fmt('b:%06d', x)
+          for entry = first, min(logSize, first + 499) do
+            args[#args + 1] = now + blockMs - windowMs
+            args[#args + 1] = fmt('b:%06d', entry)
           end
           rcall('ZADD', key, unpack(args))
         end
-        rcall('PEXPIRE', key, max(ttlFloor, b))
+        rcall('PEXPIRE', key, max(ttlFloor, blockMs))
       end
     end
   end
-  out[1] = 1
-  return out
+  reply[1] = 1
+  return reply
 end
-if dry then return out end
-for j = 1, nw, 3 do
+if dry then return reply end
+for j = 1, nwrites, 3 do
   local key, value, ttl = writes[j], writes[j + 1], writes[j + 2]
   if ttl == false then
     rcall('SET', key, value, 'KEEPTTL')
@@ -303,19 +334,19 @@ for j = 1, nw, 3 do
     rcall('SET', key, value, 'PX', ttl)
   else
     -- A sliding log: members at one time are numbered 1..m (zero-padded, so lexical order
-    -- is numeric).
-    local m = rcall('ZCOUNT', key, now, now)
-    local k = 1
-    while k <= cost do
+    -- is numeric); `stamped` of them exist already.
+    local stamped = rcall('ZCOUNT', key, now, now)
+    local first = 1
+    while first <= cost do
       local args = {}
-      for x = k, min(cost, k + 499) do
+      for entry = first, min(cost, first + 499) do
         args[#args + 1] = now
-        args[#args + 1] = fmt('%d:%06d', now, m + x)
+        args[#args + 1] = fmt('%d:%06d', now, stamped + entry)
       end
       rcall('ZADD', key, unpack(args))
-      k = k + 500
+      first = first + 500
     end
     rcall('PEXPIRE', key, ttl)
   end
 end
-return out
+return reply

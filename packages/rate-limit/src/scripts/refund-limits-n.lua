@@ -24,65 +24,75 @@ else
   -- carries its own times, so a lingering key never changes a decision, only memory use.
   now, ttlFloor = tonumber(ARGV[1]), 60000
 end
+-- Each policy's arguments: algorithm, limit, windowMs, burst, receipt.
+local POLICY_ARGS = 5
 local cost = tonumber(ARGV[2])
 local n = #KEYS
-if not now or not cost or #ARGV ~= 2 + 5 * n then return { 2 } end
+if not now or not cost or #ARGV ~= 2 + POLICY_ARGS * n then return { 2 } end
 
-local function pair(v)
-  local a, b = match(v, '^(%-?%d+) (%-?%d+)$')
-  return tonumber(a), tonumber(b)
+-- The two integers of a fixed window, token bucket or GCRA state ('<a> <b>').
+local function pair(stored)
+  local first, second = match(stored, '^(%-?%d+) (%-?%d+)$')
+  return tonumber(first), tonumber(second)
 end
 
-local function fixedWindow(key, limit, w, burst, receipt)
-  local v = rcall('GET', key)
-  if not v then return end
-  local c, r = pair(v)
-  if not r or r <= now or r ~= receipt then return end
-  rcall('SET', key, fmt('%d %d', max(0, c - cost), r), 'PX', max(ttlFloor, r - now))
+local function fixedWindow(key, limit, windowMs, burst, receipt)
+  local stored = rcall('GET', key)
+  if not stored then return end
+  local count, resetAt = pair(stored)
+  -- Only the window the check charged (its receipt is the window's end), while it lasts.
+  if not resetAt or resetAt <= now or resetAt ~= receipt then return end
+  local value = fmt('%d %d', max(0, count - cost), resetAt)
+  rcall('SET', key, value, 'PX', max(ttlFloor, resetAt - now))
 end
 
-local function slidingLog(key, limit, w, burst, receipt)
-  if receipt <= now - w then return end
-  rcall('ZREMRANGEBYSCORE', key, '-inf', now - w)
+local function slidingLog(key, limit, windowMs, burst, receipt)
+  if receipt <= now - windowMs then return end
+  rcall('ZREMRANGEBYSCORE', key, '-inf', now - windowMs)
   local members = rcall('ZRANGEBYSCORE', key, receipt, receipt)
   -- Remove the highest-numbered members of that time, so numbering stays 1..m; a block's
-  -- entries ('b:<n>', sorted after the digits) charged nothing and stay.
+  -- entries ('b:<n>', sorted after the digits; byte 98 is 'b') charged nothing and stay.
   local last = #members
   while last > 0 and string.byte(members[last]) == 98 do last = last - 1 end
   for i = last, max(1, last - cost + 1), -1 do rcall('ZREM', key, members[i]) end
 end
 
-local function slidingWindow(key, limit, w, burst, receipt)
-  local v = rcall('GET', key)
-  if not v then return end
-  local start = now - (now % w)
-  local s, c, p = match(v, '^(%d+) (%d+) (%d+)$')
-  if not s then return end
-  s, c, p = tonumber(s), tonumber(c), tonumber(p)
+local function slidingWindow(key, limit, windowMs, burst, receipt)
+  local stored = rcall('GET', key)
+  if not stored then return end
+  local start = now - (now % windowMs)
+  local storedStart, storedCur, storedPrev = match(stored, '^(%d+) (%d+) (%d+)$')
+  if not storedStart then return end
+  storedStart, storedCur, storedPrev =
+    tonumber(storedStart), tonumber(storedCur), tonumber(storedPrev)
   local cur, prev = 0, 0
-  if s == start then
-    cur, prev = c, p
-  elseif s == start - w then
-    prev = c
+  if storedStart == start then
+    cur, prev = storedCur, storedPrev
+  elseif storedStart == start - windowMs then
+    -- Stored in the window before this one: its current count is now the previous one.
+    prev = storedCur
   end
+  -- The receipt is the start of the window charged: this one or, since then, the previous.
   if receipt == start then
     cur = max(0, cur - cost)
-  elseif receipt == start - w then
+  elseif receipt == start - windowMs then
     prev = max(0, prev - cost)
   else
     return
   end
-  rcall('SET', key, fmt('%d %d %d', start, cur, prev), 'PX', max(ttlFloor, start + 2 * w - now))
+  local value = fmt('%d %d %d', start, cur, prev)
+  rcall('SET', key, value, 'PX', max(ttlFloor, start + 2 * windowMs - now))
 end
 
-local function tokenBucket(key, limit, w, burst)
-  local v = rcall('GET', key)
-  if not v then return end
-  local full = burst * w
-  local l, last = pair(v)
+local function tokenBucket(key, limit, windowMs, burst)
+  local stored = rcall('GET', key)
+  if not stored then return end
+  -- Levels are scaled by windowMs, so a refill of `limit` per ms is exact.
+  local full = burst * windowMs
+  local storedLevel, last = pair(stored)
   if not last then return end
   local elapsed = min(max(0, now - last), ceil(full / limit))
-  local level = min(full, min(full, l + elapsed * limit) + cost * w)
+  local level = min(full, min(full, storedLevel + elapsed * limit) + cost * windowMs)
   if level >= full then
     rcall('DEL', key)
   else
@@ -90,30 +100,34 @@ local function tokenBucket(key, limit, w, burst)
   end
 end
 
-local function gcra(key, limit, w)
-  local v = rcall('GET', key)
-  if not v then return end
-  local at, frac = pair(v)
+local function gcra(key, limit, windowMs)
+  local stored = rcall('GET', key)
+  if not stored then return end
+  local at, frac = pair(stored)
   if not frac then return end
-  local d = 0
-  if at >= now then d = max(0, (at - now) * limit + frac) end
-  d = max(0, d - cost * w)
-  if d == 0 then
+  -- ahead: how far the TAT is ahead of now, in 1/limit ms (see src/algorithms/gcra.ts).
+  local ahead = 0
+  if at >= now then ahead = max(0, (at - now) * limit + frac) end
+  ahead = max(0, ahead - cost * windowMs)
+  if ahead == 0 then
     rcall('DEL', key)
   else
-    local whole = floor(d / limit)
-    rcall('SET', key, fmt('%d %d', now + whole, d - whole * limit), 'PX', max(ttlFloor, ceil(d / limit)))
+    local whole = floor(ahead / limit)
+    local value = fmt('%d %d', now + whole, ahead - whole * limit)
+    rcall('SET', key, value, 'PX', max(ttlFloor, ceil(ahead / limit)))
   end
 end
 
+-- Indexed by algorithm code (1 fixed-window .. 5 gcra, as in check-limits-n).
 local algorithms = { fixedWindow, slidingLog, slidingWindow, tokenBucket, gcra }
 
 for i = 1, n do
-  local a = 3 + 5 * (i - 1)
-  local refund = algorithms[tonumber(ARGV[a])]
-  local limit, w = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local burst, receipt = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
-  if not refund or not limit or not w or not burst or not receipt then return { 2 } end
-  refund(KEYS[i], limit, w, burst, receipt)
+  -- Policy i's arguments are ARGV[arg .. arg + POLICY_ARGS - 1], after now and cost.
+  local arg = 3 + POLICY_ARGS * (i - 1)
+  local refund = algorithms[tonumber(ARGV[arg])]
+  local limit, windowMs = tonumber(ARGV[arg + 1]), tonumber(ARGV[arg + 2])
+  local burst, receipt = tonumber(ARGV[arg + 3]), tonumber(ARGV[arg + 4])
+  if not refund or not limit or not windowMs or not burst or not receipt then return { 2 } end
+  refund(KEYS[i], limit, windowMs, burst, receipt)
 end
 return { 0 }
