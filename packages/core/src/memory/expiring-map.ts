@@ -122,6 +122,17 @@ export class ExpiringMap<K, V> {
   set(key: K, value: V, expiresAt: number, size = 0): boolean {
     this.#sweep();
     const previous = this.#entries.get(key);
+    // Without LRU eviction the order means nothing: rewrite the record where it stands (one
+    // hash lookup, no new record), unless it grows past the byte budget. A caller that keeps
+    // a record from `entry()` across a `set` of the same key copies what it needs first.
+    if (previous && !this.evictLive && size - previous.size <= this.maxBytes - this.#bytes) {
+      this.#bytes += size - previous.size;
+      previous.value = value;
+      previous.expiresAt = expiresAt;
+      previous.size = size;
+      this.#noteExpiry(expiresAt);
+      return true;
+    }
     if (previous) this.#remove(key, previous);
     if (!this.#makeRoom(size)) {
       if (previous) this.#insert(key, previous);

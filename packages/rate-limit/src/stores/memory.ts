@@ -118,8 +118,32 @@ interface Write {
   key: string;
   next: unknown;
   expiresAt: number;
-  /** What the key held before this check, to put back if the check cannot be written. */
-  previous: { value: unknown; expiresAt: number } | undefined;
+  /**
+   * What the key held before this check, to put back if the check cannot be written: copied,
+   * because the map rewrites a record in place.
+   */
+  had: boolean;
+  previousValue: unknown;
+  previousExpiresAt: number;
+}
+
+/** A write of `next` over what `key` holds now (`previous`, the map's live record or nothing). */
+function write(
+  key: string,
+  next: unknown,
+  expiresAt: number,
+  previous: { value: unknown; expiresAt: number } | undefined,
+): Write {
+  return previous
+    ? {
+        key,
+        next,
+        expiresAt,
+        had: true,
+        previousValue: previous.value,
+        previousExpiresAt: previous.expiresAt,
+      }
+    : { key, next, expiresAt, had: false, previousValue: undefined, previousExpiresAt: 0 };
 }
 
 /** A synchronous step as a promise: its error a rejection, never a throw from an async API. */
@@ -223,16 +247,15 @@ class MemoryStore implements MemoryRateLimitStore {
     let allowed = true;
     for (const policy of policies) {
       const key = keyOf(clientKey, policy);
-      // The map replaces an entry's record on every write, so this one stays as it was.
       const previous = map.entry(key);
       const result = checkPolicy(previous?.value, now, policy, cost);
       decisions.push(result.decision);
       if (result.decision.allowed)
-        writes.push({ key, next: kept(result.next), expiresAt: result.expiresAt, previous });
+        writes.push(write(key, kept(result.next), result.expiresAt, previous));
       else allowed = false;
       if (result.block) {
         blocks ??= [];
-        blocks.push({ key, next: result.block, expiresAt: result.expiresAt, previous });
+        blocks.push(write(key, result.block, result.expiresAt, previous));
       }
     }
     if (!allowed) {
@@ -258,7 +281,7 @@ class MemoryStore implements MemoryRateLimitStore {
       const result = adjustPolicy(previous?.value, now, policy, units);
       if (!result) continue;
       if (result.expiresAt <= now) map.delete(key);
-      else writes.push({ key, next: kept(result.next), expiresAt: result.expiresAt, previous });
+      else writes.push(write(key, kept(result.next), result.expiresAt, previous));
     }
     this.#commit(writes);
   }
@@ -269,7 +292,7 @@ class MemoryStore implements MemoryRateLimitStore {
     this.#commit(
       policies.map((policy) => {
         const key = keyOf(clientKey, policy);
-        return { key, next: block, expiresAt: until, previous: this.#map.entry(key) };
+        return write(key, block, until, this.#map.entry(key));
       }),
     );
   }
@@ -305,10 +328,10 @@ class MemoryStore implements MemoryRateLimitStore {
       if (map.set(write.key, write.next, write.expiresAt, sizeOf(write.key, write.next))) continue;
       // All or nothing: put back what this check already wrote.
       for (const undo of writes.slice(0, i)) {
-        const { previous } = undo;
-        if (previous)
-          map.set(undo.key, previous.value, previous.expiresAt, sizeOf(undo.key, previous.value));
-        else map.delete(undo.key);
+        const { key, previousValue } = undo;
+        if (undo.had)
+          map.set(key, previousValue, undo.previousExpiresAt, sizeOf(key, previousValue));
+        else map.delete(key);
       }
       return false;
     }
