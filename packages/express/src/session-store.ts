@@ -20,21 +20,17 @@
  * the request ran long (see the repository's `LoadOptions.slide`).
  */
 import { createRequire } from 'node:module';
-import { type KeelEventListener, type KeelEvents, optionNames, validatorFor } from '@keel/core';
+import { optionNames } from '@keel/core';
 import {
-  type CompressionOptions,
-  type ConflictPolicy,
-  createSessionRepository,
-  type EncryptionOptions,
+  createFrameworkRepository,
+  DEFAULT_SESSION_PREFIX,
+  type FrameworkStoreOptions,
+  frameworkStoreValidator,
   fromSessionData,
-  type SessionData as KeelSessionData,
-  repositoryOptionsOf,
+  RequestSnapshots,
   SessionPeerMissingError,
   type SessionRepository,
   type SessionSerializer,
-  type SessionSnapshot,
-  type SessionStorageChoice,
-  STORAGE_CHOICE_OPTIONS,
   toSessionData,
   type UserSession,
 } from '@keel/session';
@@ -43,7 +39,7 @@ import type { SessionData, Store } from 'express-session';
 
 type Callback<T = unknown> = (error?: unknown, value?: T) => void;
 
-export interface SessionStoreOptions extends SessionStorageChoice {
+export interface SessionStoreOptions extends FrameworkStoreOptions<SessionData> {
   /**
    * Session TTL in **seconds** when the cookie has no `expires` (connect-redis's meaning), or a
    * function of the session returning seconds (then it always wins).
@@ -58,10 +54,6 @@ export interface SessionStoreOptions extends SessionStorageChoice {
    * @default false
    */
   disableTouch?: boolean;
-  /** Payload serializer, connect-redis's contract. @default JSON */
-  serializer?: SessionSerializer;
-  /** SCAN `COUNT` and bulk page size. @default 100 */
-  scanCount?: number;
   /** Absolute lifetime from creation in **seconds**: nothing extends a session past it. @default none */
   absoluteTtl?: number;
   /**
@@ -69,46 +61,13 @@ export interface SessionStoreOptions extends SessionStorageChoice {
    * @default 0 (the TTL is kept within 1 s of full: see `SLIDE_SLACK_MS` in @keel/session)
    */
   touchAfter?: number;
-  /** How long a destroyed session id refuses writes, ms. @default 60_000 */
-  tombstoneTtlMs?: number;
-  /** `merge` (changed fields only) or `last-write-wins` (connect-redis). @default 'merge' */
-  conflict?: ConflictPolicy;
-  /**
-   * The user a session belongs to, for `listForUser()` and `destroyAllForUser()`. (A method
-   * signature, so a function of `SessionData` or of a plain record both fit.)
-   */
-  userId?(session: SessionData): string | undefined;
-  /** Keep a session index so `length()`/`ids()` cost O(sessions). @default false */
-  index?: boolean;
-  /** Deflate payloads above a size (`true` = 1 KiB). Not readable by connect-redis. @default false */
-  compression?: boolean | CompressionOptions;
-  /** AES-256-GCM at rest with key rotation. Not readable by connect-redis. @default none */
-  encryption?: EncryptionOptions;
-  /** Receives `session.*` and `store.*` events. */
-  events?: KeelEvents | KeelEventListener;
 }
 
-// The storage choice's names come from @keel/session; the store's own are checked against the
-// rest of its options, so together they name every option exactly once.
-const KNOWN = [
-  ...STORAGE_CHOICE_OPTIONS,
-  ...optionNames<Omit<SessionStoreOptions, keyof SessionStorageChoice>>({
-    ttl: true,
-    disableTTL: true,
-    disableTouch: true,
-    serializer: true,
-    scanCount: true,
-    absoluteTtl: true,
-    touchAfter: true,
-    tombstoneTtlMs: true,
-    conflict: true,
-    userId: true,
-    index: true,
-    compression: true,
-    encryption: true,
-    events: true,
-  }),
-];
+// The shared names come from @keel/session; the store's own are checked against the rest of
+// its options, so together they name every option exactly once.
+const OWN_OPTIONS = optionNames<
+  Omit<SessionStoreOptions, keyof FrameworkStoreOptions<SessionData>>
+>({ ttl: true, disableTTL: true, disableTouch: true, absoluteTtl: true, touchAfter: true });
 
 type StoreClass = abstract new () => Store;
 
@@ -164,25 +123,21 @@ export class SessionStore extends loadStore() {
   readonly #disableTouch: boolean;
   /** Touch in `get()`'s round trip (express-session touches every unchanged session it loaded). */
   readonly #slide: boolean;
-  /** Objects `get()` returned → their snapshot, until `createSession()` claims it. */
-  readonly #loaded = new WeakMap<object, SessionSnapshot>();
-  /** `req.session` objects → what their request loaded (or last wrote). */
-  readonly #snapshots = new WeakMap<object, SessionSnapshot>();
+  /** What each request loaded: `get()`'s data until `createSession()` claims it for `req.session`. */
+  readonly #snapshots: RequestSnapshots;
 
   constructor(options: SessionStoreOptions = {}) {
     super();
-    const v = validatorFor('SessionStore');
-    v.knownOptions(options, KNOWN);
+    const v = frameworkStoreValidator('SessionStore', options, OWN_OPTIONS);
     const { ttl = 86_400, disableTTL = false, disableTouch = false } = options;
     if (!(typeof ttl === 'function' || (Number.isFinite(ttl) && ttl > 0))) {
       throw v.fail('ttl', ttl, 'seconds > 0 or a function of the session returning seconds');
     }
-    const userId = options.userId?.bind(options);
     this.#ttl = ttl;
     this.#disableTTL = disableTTL;
     this.#disableTouch = disableTouch;
     this.client = options.client;
-    this.prefix = options.prefix ?? 'sess:';
+    this.prefix = options.prefix ?? DEFAULT_SESSION_PREFIX;
     this.ttl = ttl;
     this.scanCount = options.scanCount ?? 100;
     this.serializer = options.serializer ?? JSON;
@@ -191,26 +146,14 @@ export class SessionStore extends loadStore() {
     this.#slide = !disableTouch && !disableTTL;
     const seconds = (value: number | undefined) =>
       value === undefined ? undefined : Math.round(value * 1000);
-    // connect-redis's names and units, mapped onto the repository's.
-    const renamed = {
-      conflict: options.conflict,
+    this.repository = createFrameworkRepository(options, {
+      component: 'SessionStore',
+      // A stored session express-session would throw on (no cookie object…) is no session.
+      shape: 'express-session',
       absoluteTtlMs: seconds(options.absoluteTtl),
       touchAfterMs: seconds(options.touchAfter),
-      tombstoneTtlMs: options.tombstoneTtlMs,
-      userId: userId && ((data: KeelSessionData) => userId(fromSessionData<SessionData>(data))),
-      index: options.index,
-      serializer: options.serializer,
-      compression: options.compression,
-      encryption: options.encryption,
-      scanCount: options.scanCount,
-      events: options.events,
-    };
-    this.repository = createSessionRepository(
-      options,
-      // A stored session express-session would throw on (no cookie object…) is no session.
-      { ...repositoryOptionsOf(renamed), shape: 'express-session' },
-      'SessionStore',
-    );
+    });
+    this.#snapshots = new RequestSnapshots(this.repository);
   }
 
   get(
@@ -218,11 +161,9 @@ export class SessionStore extends loadStore() {
     callback?: Callback<SessionData | null>,
   ): Promise<SessionData | null | undefined> {
     return withCallback(
-      this.repository.load(sid, { slide: this.#slide }).then((loaded) => {
-        if (!loaded) return null;
-        this.#loaded.set(loaded.data, loaded.snapshot);
-        return fromSessionData<SessionData>(loaded.data);
-      }),
+      this.#snapshots
+        .load(sid, { slide: this.#slide })
+        .then((data) => data && fromSessionData<SessionData>(data)),
       callback,
     );
   }
@@ -281,27 +222,21 @@ export class SessionStore extends loadStore() {
 
   /** express-session builds `req.session` here: carry the snapshot over to it. */
   override createSession(req: Request, session: SessionData): ReturnType<Store['createSession']> {
-    const snapshot = this.#loaded.get(session);
     const created = super.createSession(req, session);
-    if (snapshot) {
-      this.#loaded.delete(session);
-      this.#snapshots.set(created, snapshot);
-    }
+    this.#snapshots.claim(session, created);
     return created;
   }
 
   async #save(sid: string, session: SessionData, touch: boolean): Promise<void> {
-    const { snapshot } = await this.repository.save(sid, toSessionData(session), {
+    await this.#snapshots.save(sid, toSessionData(session), session, {
       ttlMs: this.#ttlMs(session),
-      snapshot: this.#snapshots.get(session),
       touch,
     });
-    if (snapshot) this.#snapshots.set(session, snapshot);
   }
 
   async #touch(sid: string, session: SessionData): Promise<void> {
     if (this.#disableTouch || this.#disableTTL) return;
-    const snapshot = this.#snapshots.get(session);
+    const snapshot = this.#snapshots.snapshotOf(session);
     // "Remember me": a changed cookie lifetime must be stored, or the next request reverts it.
     if (
       snapshot &&

@@ -2,8 +2,16 @@
 
 export type { SessionStorageChoice } from './create.js';
 export { createSessionRepository, STORAGE_CHOICE_OPTIONS } from './create.js';
-// The converters and option split the express-session and koa-session stores share.
+// What the express-session and koa-session stores share: converters, options, the repository
+// built from them, and what each request loaded.
 export { fromSessionData, repositoryOptionsOf, toSessionData } from './framework.js';
+export type { FrameworkStoreOptions, FrameworkStoreSpec } from './framework-store.js';
+export {
+  createFrameworkRepository,
+  FRAMEWORK_STORE_OPTIONS,
+  frameworkStoreValidator,
+} from './framework-store.js';
+export { RequestSnapshots } from './request-snapshots.js';
 export type {
   ConflictPolicy,
   LoadedSession,
@@ -57,6 +65,7 @@ export { createCodec } from './codec.js';
 export type { SessionKeys } from './keys.js';
 export {
   assertSessionId,
+  DEFAULT_SESSION_PREFIX,
   isValidSessionId,
   sessionKeys,
   siblingPrefixOf,

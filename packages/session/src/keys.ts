@@ -18,6 +18,9 @@
 import { KeelOptionError } from '@keel/core';
 import { SessionIdError } from './errors.js';
 
+/** connect-redis's default session key prefix, which every Keel session store shares. */
+export const DEFAULT_SESSION_PREFIX = 'sess:';
+
 const ID_PATTERN = /^[!-~]{1,256}$/;
 const FORBIDDEN = /[{}*?[\]\\]/;
 

@@ -17,6 +17,7 @@ import {
   validatorFor,
 } from '@keel/core';
 import { mergeJsonText } from '../fields.js';
+import { DEFAULT_SESSION_PREFIX } from '../keys.js';
 import type {
   DestroyResult,
   MergeRequest,
@@ -79,7 +80,7 @@ class MemorySessionStorage implements SessionStorage {
     const maxBytes = v.positiveInteger('maxBytes', options.maxBytes, 64 * 1024 * 1024, 'bytes');
     const clock = v.func<Clock>('clock', options.clock, systemClock);
     this.#clock = clock;
-    this.prefix = options.prefix ?? 'sess:';
+    this.prefix = options.prefix ?? DEFAULT_SESSION_PREFIX;
     this.#sessions = new ExpiringMap<string, Entry>({ maxEntries, maxBytes, clock });
     this.#tombs = new ExpiringMap<string, true>({ maxEntries, clock });
     this.#users = new ExpiringMap<string, Set<string>>({ maxEntries, clock });

@@ -16,7 +16,7 @@ import {
   validatePrefix,
   validatorFor,
 } from '@keel/core';
-import { siblingPrefixOf, validateSessionPrefix } from '../keys.js';
+import { DEFAULT_SESSION_PREFIX, siblingPrefixOf, validateSessionPrefix } from '../keys.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -80,7 +80,7 @@ export function parseRedisSessionOptions(options: RedisSessionStorageOptions): R
   const v = validatorFor('redisSessionStorage');
   v.knownOptions(options, KNOWN);
   const { prefix: given, indexPrefix: givenIndexPrefix, ...shared } = options;
-  const prefix = validateSessionPrefix(given ?? 'sess:', 'prefix');
+  const prefix = validateSessionPrefix(given ?? DEFAULT_SESSION_PREFIX, 'prefix');
   const indexPrefix = validatePrefix(givenIndexPrefix ?? 'keel:', 'indexPrefix');
   const warnings = options.warnings;
   if (
