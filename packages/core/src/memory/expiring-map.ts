@@ -97,11 +97,14 @@ export class ExpiringMap<K, V> {
     return this.entry(key)?.value;
   }
 
-  /** The live value with its expiry time. */
-  entry(key: K): { value: V; expiresAt: number } | undefined {
+  /**
+   * The live value with its expiry time. `now`: the caller's reading of the map's clock, when
+   * it has one (reading the clock costs about as much as the lookup).
+   */
+  entry(key: K, now = this.#clock()): { value: V; expiresAt: number } | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt <= this.#clock()) {
+    if (entry.expiresAt <= now) {
       this.#remove(key, entry);
       return undefined;
     }
@@ -117,10 +120,10 @@ export class ExpiringMap<K, V> {
 
   /**
    * Store `value` until `expiresAt` (absolute ms, or Infinity). Returns false when the map is
-   * full of live entries and may not evict them (nothing was written).
+   * full of live entries and may not evict them (nothing was written). `now` as for `entry`.
    */
-  set(key: K, value: V, expiresAt: number, size = 0): boolean {
-    this.#sweep();
+  set(key: K, value: V, expiresAt: number, size = 0, now = this.#clock()): boolean {
+    this.#advance(SWEEP_PER_WRITE, now);
     const previous = this.#entries.get(key);
     // Without LRU eviction the order means nothing: rewrite the record where it stands (one
     // hash lookup, no new record), unless it grows past the byte budget. A caller that keeps
@@ -234,11 +237,6 @@ export class ExpiringMap<K, V> {
   #remove(key: K, entry: Entry<V>): void {
     this.#entries.delete(key);
     this.#bytes -= entry.size;
-  }
-
-  /** Advance the rolling cursor a few entries, dropping expired ones. */
-  #sweep(): void {
-    this.#advance(SWEEP_PER_WRITE, this.#clock());
   }
 
   /**

@@ -247,7 +247,7 @@ class MemoryStore implements MemoryRateLimitStore {
     let allowed = true;
     for (const policy of policies) {
       const key = keyOf(clientKey, policy);
-      const previous = map.entry(key);
+      const previous = map.entry(key, now);
       const result = checkPolicy(previous?.value, now, policy, cost);
       decisions.push(result.decision);
       if (result.decision.allowed)
@@ -260,14 +260,14 @@ class MemoryStore implements MemoryRateLimitStore {
     }
     if (!allowed) {
       // The blocks this refusal starts are written although nothing is charged.
-      if (blocks && !dryRun) this.#commit(blocks);
+      if (blocks && !dryRun) this.#commit(blocks, now);
       // Nothing is charged, so the policies that would have allowed it keep those units.
       const uncharged = decisions.map((d) =>
         d.allowed ? { ...d, remaining: d.remaining + cost } : d,
       );
       return { allowed, decisions: uncharged };
     }
-    if (!dryRun) this.#commit(writes);
+    if (!dryRun) this.#commit(writes, now);
     return { allowed, decisions };
   }
 
@@ -277,23 +277,25 @@ class MemoryStore implements MemoryRateLimitStore {
     const writes: Write[] = [];
     for (const policy of policies) {
       const key = keyOf(clientKey, policy);
-      const previous = map.entry(key);
+      const previous = map.entry(key, now);
       const result = adjustPolicy(previous?.value, now, policy, units);
       if (!result) continue;
       if (result.expiresAt <= now) map.delete(key);
       else writes.push(write(key, kept(result.next), result.expiresAt, previous));
     }
-    this.#commit(writes);
+    this.#commit(writes, now);
   }
 
   #block({ clientKey, policies, durationMs }: StoreBlock): void {
-    const until = this.#config.clock() + durationMs;
+    const now = this.#config.clock();
+    const until = now + durationMs;
     const block = new BlockState(until);
     this.#commit(
       policies.map((policy) => {
         const key = keyOf(clientKey, policy);
-        return write(key, block, until, this.#map.entry(key));
+        return write(key, block, until, this.#map.entry(key, now));
       }),
+      now,
     );
   }
 
@@ -311,8 +313,8 @@ class MemoryStore implements MemoryRateLimitStore {
   }
 
   /** Write, evicting the counters nearest to expiry while there is no room. */
-  #commit(writes: readonly Write[]): void {
-    while (!this.#writeAll(writes)) {
+  #commit(writes: readonly Write[], now: number): void {
+    while (!this.#writeAll(writes, now)) {
       // Only a check needing more room than the whole store can end here.
       if (this.#evict(writes.length) === 0) {
         throw new RateLimitStoreFullError(this.#config.maxEntries, this.#config.maxBytes);
@@ -321,11 +323,12 @@ class MemoryStore implements MemoryRateLimitStore {
   }
 
   /** Write every allowed policy's state, or none: false when there is no room. */
-  #writeAll(writes: readonly Write[]): boolean {
+  #writeAll(writes: readonly Write[], now: number): boolean {
     const map = this.#map;
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i] as Write;
-      if (map.set(write.key, write.next, write.expiresAt, sizeOf(write.key, write.next))) continue;
+      if (map.set(write.key, write.next, write.expiresAt, sizeOf(write.key, write.next), now))
+        continue;
       // All or nothing: put back what this check already wrote.
       for (const undo of writes.slice(0, i)) {
         const { key, previousValue } = undo;
