@@ -16,12 +16,12 @@
  * ```sh
  * pnpm exec tsx bench/rate-limit-script-cost.ts                 # 7 rounds × 50,000 calls per row
  * pnpm exec tsx bench/rate-limit-script-cost.ts --calls 20000 --rounds 3
- * pnpm exec tsx bench/rate-limit-script-cost.ts --instructions  # exact: Redis under callgrind
+ * pnpm exec tsx bench/rate-limit-script-cost.ts --instructions  # instructions: Redis under callgrind
  * ```
  *
  * `--instructions` counts instead of timing: Redis runs under valgrind's callgrind and each row
  * reports the CPU instructions Redis executed per call (one client, 2,000 calls, one round:
- * the count does not vary with the machine's load).
+ * the count moves about 2 % with the machine's load, not 20–70 % as CPU time does).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';

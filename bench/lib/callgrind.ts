@@ -1,8 +1,8 @@
 /**
  * Exact Redis cost: a private `redis-server` run under valgrind's callgrind, so the cost of a
- * call is counted in CPU instructions (`Ir`) rather than timed. Instruction counts are the
- * same on an idle and a loaded machine, so they need no rounds and no statistics — what the
- * CPU-time benches cannot give on two shared cores. Everything Redis does for a call is counted
+ * call is counted in CPU instructions (`Ir`) rather than timed. Instruction counts move by
+ * about 2 % between an idle and a loaded machine (Redis's timer work during a longer run is
+ * counted too), against 20–70 % for CPU time on two shared cores. Everything Redis does for a call is counted
  * (reading the command, the script, writing the reply); valgrind's own work is not.
  *
  * Needs `valgrind` (Debian: `apt-get install valgrind`); about 50× slower than native, so
