@@ -34,7 +34,7 @@ function start(extra: Partial<Parameters<typeof startPaymentWorker>[0]> = {}) {
     connection: createTestRedis({ maxRetriesPerRequest: null }),
     prefix: prefix.slice(0, -1),
     store: createRedisIdempotencyStore({ client, prefix }),
-    rateLimitStore: createRedisStore({ client, prefix }),
+    rateLimitStore: createRedisStore({ client, prefix, deadlineMs: 2000 }),
     provider,
     events: createEvents((e) => seen.push(e)),
     ...extra,

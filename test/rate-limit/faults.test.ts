@@ -105,6 +105,8 @@ describe.each(frameworks)('rate-limit store faults on %s', (_name, makeApp) => {
     const client = await proxiedClient();
     const { app, failures } = setup(makeApp, client, 'open');
     await request(app).get('/ok').expect(200);
+    // The warm-up's first call (clock, script load) may miss 50 ms on a loaded machine.
+    const before = failures();
     proxy!.blackhole();
     for (let i = 0; i < 3; i++) {
       const { res, ms } = await timed(app);
@@ -112,7 +114,7 @@ describe.each(frameworks)('rate-limit store faults on %s', (_name, makeApp) => {
       expect(res.headers.ratelimit).toBeUndefined();
       expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
     }
-    expect(failures()).toBe(3);
+    expect(failures() - before).toBe(3);
   });
 
   it('blackholed, closed: 503 problem+json with Retry-After within the deadline', async () => {

@@ -19,7 +19,7 @@ app.get(
   '/limited',
   rateLimit({
     name: 'esm',
-    store: createRedisStore({ client: redis, prefix }),
+    store: createRedisStore({ client: redis, prefix, deadlineMs: 2000 }),
     limit: 2,
     windowMs: 60_000,
   }),

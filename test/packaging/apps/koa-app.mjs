@@ -15,7 +15,7 @@ let originCalls = 0;
 
 const limited = rateLimit({
   name: 'koa',
-  store: createRedisStore({ client: redis, prefix }),
+  store: createRedisStore({ client: redis, prefix, deadlineMs: 2000 }),
   limit: 2,
   windowMs: 60_000,
 });

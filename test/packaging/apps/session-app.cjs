@@ -33,7 +33,7 @@ app.get(
   '/limited',
   rateLimit({
     name: 'cjs',
-    store: createRedisStore({ client: redis, prefix }),
+    store: createRedisStore({ client: redis, prefix, deadlineMs: 2000 }),
     limit: 2,
     windowMs: 60_000,
   }),

@@ -36,7 +36,7 @@ app.get(
   '/limited',
   rateLimit({
     name: 'typed',
-    store: createRedisStore({ client: redis, prefix }),
+    store: createRedisStore({ client: redis, prefix, deadlineMs: 2000 }),
     limit: 2,
     windowMs: 60_000,
     events,
