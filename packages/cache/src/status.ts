@@ -19,45 +19,60 @@ export const ScriptStatus = {
   CONFLICT: 4,
 } as const;
 
-function text(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
-  if (typeof value === 'number') return String(value);
-  throw new TypeError('not text');
-}
+/** One reply being decoded: a field of the wrong type ends it as a coded error naming the field. */
+class Reply {
+  constructor(
+    readonly script: string,
+    readonly items: readonly unknown[],
+  ) {}
 
-function bytes(value: unknown): Buffer {
-  if (Buffer.isBuffer(value)) return value;
-  if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  throw new TypeError('not bytes');
-}
+  text(index: number, field: string): string {
+    const value = this.items[index];
+    if (typeof value === 'string') return value;
+    if (Buffer.isBuffer(value)) return value.toString('utf8');
+    if (typeof value === 'number') return String(value);
+    throw this.wrong(index, field, 'text');
+  }
 
-function marker(value: unknown): MissMarker | undefined {
-  const m = text(value);
-  return m === 'uncacheable' || m === 'failed' ? m : undefined;
+  bytes(index: number, field: string): Buffer {
+    const value = this.items[index];
+    if (Buffer.isBuffer(value)) return value;
+    if (typeof value === 'string') return Buffer.from(value, 'utf8');
+    throw this.wrong(index, field, 'bytes');
+  }
+
+  marker(index: number): MissMarker | undefined {
+    const m = this.text(index, 'marker');
+    return m === 'uncacheable' || m === 'failed' ? m : undefined;
+  }
+
+  /** The reply as unexpected, with the field that made it so as the cause. */
+  wrong(index: number, field: string, expected: string): UnexpectedScriptReplyError {
+    const found = this.items[index] === null ? 'null' : typeof this.items[index];
+    const cause = new TypeError(`field ${index} (${field}) is ${found}, not ${expected}`);
+    return new UnexpectedScriptReplyError(this.script, printable(this.items), cause);
+  }
 }
 
 /** Decode a `read-entry` reply (bulk strings may come back as Buffers). */
 export function decodeRead(reply: unknown): ReadResult {
-  try {
-    if (!Array.isArray(reply)) throw new TypeError('not a tuple');
+  if (Array.isArray(reply)) {
+    const r = new Reply('read-entry', reply);
     switch (reply[0]) {
       case ScriptStatus.HIT:
         return {
           kind: 'hit',
-          createdAt: Number(text(reply[1])),
+          createdAt: Number(r.text(1, 'createdMs')),
           now: Number(reply[2]),
-          meta: text(reply[3]),
-          body: bytes(reply[4]),
-          gen: text(reply[5]),
+          meta: r.text(3, 'meta'),
+          body: r.bytes(4, 'body'),
+          gen: r.text(5, 'gen'),
         };
       case ScriptStatus.VARY:
-        return { kind: 'vary', vary: text(reply[1]), gen: text(reply[2]) };
+        return { kind: 'vary', vary: r.text(1, 'vary'), gen: r.text(2, 'gen') };
       case ScriptStatus.MISS:
-        return { kind: 'miss', gen: text(reply[1]), marker: marker(reply[2]) };
+        return { kind: 'miss', gen: r.text(1, 'gen'), marker: r.marker(2) };
     }
-  } catch {
-    // fall through to the error below
   }
   throw new UnexpectedScriptReplyError('read-entry', printable(reply));
 }
@@ -66,7 +81,7 @@ export function decodeRead(reply: unknown): ReadResult {
 export function decodeWrite(reply: unknown): WriteOutcome {
   if (Array.isArray(reply)) {
     if (reply[0] === ScriptStatus.OK && reply[1] !== undefined) {
-      return { kind: 'written', gen: text(reply[1]) };
+      return { kind: 'written', gen: new Reply('write-entry', reply).text(1, 'gen') };
     }
     if (reply[0] === ScriptStatus.CONFLICT) return { kind: 'conflict' };
   }
@@ -76,11 +91,7 @@ export function decodeWrite(reply: unknown): WriteOutcome {
 /** Decode an `{3, value}` reply (ensure-tag, publish-invalidation). */
 export function decodeOk(script: string, reply: unknown): string {
   if (Array.isArray(reply) && reply[0] === ScriptStatus.OK) {
-    try {
-      return reply[1] === undefined ? '' : text(reply[1]);
-    } catch {
-      // fall through
-    }
+    return reply[1] === undefined ? '' : new Reply(script, reply).text(1, 'value');
   }
   throw new UnexpectedScriptReplyError(script, printable(reply));
 }

@@ -131,11 +131,12 @@ export class StoreDataError extends KeelError {
 
 /** A Lua script returned a status this version of Keel does not know: a bug or a version skew. */
 export class UnexpectedScriptReplyError extends KeelError {
-  constructor(script: string, reply: unknown) {
+  /** `cause`: what the decoder found wrong with the reply (which field, what it held). */
+  constructor(script: string, reply: unknown, cause?: unknown) {
     super(
       codes.UNEXPECTED_SCRIPT_REPLY,
       `Script "${script}" returned an unexpected reply: ${JSON.stringify(reply)}`,
-      { status: 500, title: 'Unexpected storage reply' },
+      { status: 500, title: 'Unexpected storage reply', cause },
     );
   }
 }
