@@ -32,6 +32,11 @@ export type ClaimOutcome =
   | { kind: 'in-flight'; retryAfterMs: number }
   | { kind: 'mismatch' };
 
+/** Why a claim is released: a response status not stored, or the work's thrown error. */
+export type ReleaseReason =
+  | { readonly reason: 'status'; readonly status: number }
+  | { readonly reason: 'error'; readonly error: unknown };
+
 interface ClaimState {
   /** The keeper that made the claim: another keeper's complete/release ignores it. */
   readonly keeper: object;
@@ -146,8 +151,11 @@ export class ClaimKeeper {
     }
   }
 
-  /** Give the record up so the work may run again (a failed attempt). Never rejects. */
-  async release(claim: IdempotencyClaim, reason: 'status' | 'error', status?: number) {
+  /**
+   * Give the record up so the work may run again (a failed attempt). Never rejects. The work's
+   * error, when it threw, goes out with the `idempotency.released` event.
+   */
+  async release(claim: IdempotencyClaim, why: ReleaseReason) {
     const state = this.settle(claim);
     if (!state) return;
     const { store, events } = this.settings;
@@ -156,11 +164,11 @@ export class ClaimKeeper {
       const outcome = await store.release(record, state.token);
       if (!events.active) return;
       if (outcome.ok) {
-        events.emit('idempotency.released', {
-          record,
-          reason,
-          ...(status === undefined ? {} : { status }),
-        });
+        if (why.reason === 'status') {
+          events.emit('idempotency.released', { record, reason: why.reason, status: why.status });
+        } else {
+          events.emit('idempotency.released', { record, reason: why.reason }, { error: why.error });
+        }
       } else {
         events.emit('idempotency.fenced', { record, operation: 'release', reason: outcome.reason });
       }

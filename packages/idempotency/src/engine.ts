@@ -67,7 +67,10 @@ export interface Idempotency<Raw = unknown> {
   begin(req: KeelRequest<Raw>): Promise<IdempotencyDecision>;
   /** Store the captured response, or release the claim. Never rejects (failures are events). */
   finish(claim: IdempotencyClaim, captured: CaptureResult): Promise<void>;
-  /** The handler threw: release the claim so the client may retry. Never rejects. */
+  /**
+   * The handler threw `error`: release the claim so the client may retry. Never rejects; the
+   * `idempotency.released` event carries `error`.
+   */
   abandon(claim: IdempotencyClaim, error?: unknown): Promise<void>;
   /** The capture limit adapters pass to `captureResponse`. */
   readonly maxResponseBytes: number;
@@ -145,7 +148,7 @@ class HttpIdempotency<Raw> implements Idempotency<Raw> {
     }
     const status = captured.kind === 'complete' ? captured.response.status : captured.status;
     if (!this.#config.storeClasses.has(statusClass(status))) {
-      await keeper.release(claim, 'status', status);
+      await keeper.release(claim, { reason: 'status', status });
       return;
     }
     await keeper.complete(
@@ -163,8 +166,8 @@ class HttpIdempotency<Raw> implements Idempotency<Raw> {
     );
   };
 
-  readonly abandon = async (claim: IdempotencyClaim): Promise<void> => {
-    await this.#keeper.release(claim, 'error');
+  readonly abandon = async (claim: IdempotencyClaim, error?: unknown): Promise<void> => {
+    await this.#keeper.release(claim, { reason: 'error', error });
   };
 
   /** The default fingerprint (custom ones are awaited in `begin`). */

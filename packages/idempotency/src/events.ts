@@ -26,7 +26,10 @@ declare module '@keel/core' {
     };
     /** The handler's response was stored (`stored: false`: only its status, it was too large). */
     'idempotency.completed': { record: string; status: number; stored: boolean };
-    /** The claim was released so the client may retry: a status not stored, or a thrown error. */
+    /**
+     * The claim was released so the client may retry: a status not stored, or a thrown error
+     * (the event's `error`).
+     */
     'idempotency.released': { record: string; reason: 'status' | 'error'; status?: number };
     /**
      * An owner's complete/release/renew was refused because it no longer owns the record: its

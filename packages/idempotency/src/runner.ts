@@ -216,7 +216,7 @@ class Runner implements IdempotentRunner {
       value = await fn();
     } catch (error) {
       // A failed call may run again: give the key up for the retry.
-      await keeper.release(claim, 'error');
+      await keeper.release(claim, { reason: 'error', error });
       throw error;
     }
     let done: Completion;

@@ -118,6 +118,15 @@ describe('finish', () => {
     expect((await engine.begin(post(key))).kind).toBe('execute');
   });
 
+  it('reports the handler error abandon releases the claim for with the released event', async () => {
+    const { engine, seen } = setup();
+    const boom = new Error('boom');
+    await engine.abandon(claimOf(await engine.begin(post(randomUUID()))), boom);
+    const released = seen.find((e) => e.name === 'idempotency.released');
+    expect(released?.attributes).toEqual({ record: expect.any(String), reason: 'error' });
+    expect(released?.error).toBe(boom);
+  });
+
   it('is settled once: finish after abandon (or twice) does nothing', async () => {
     const { engine, names } = setup();
     const key = randomUUID();

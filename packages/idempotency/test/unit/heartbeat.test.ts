@@ -94,7 +94,7 @@ describe('heartbeat', () => {
       if (settle === 'complete') {
         await keeper.complete(held, { stored: false, status: 500 });
       } else if (settle === 'release') {
-        await keeper.release(held, 'error');
+        await keeper.release(held, { reason: 'error', error: new Error('failed') });
       } else {
         keeper.abort(held);
       }

@@ -56,6 +56,21 @@ describe('createIdempotentRunner / makeIdempotent', () => {
     expect(seen.map((e) => e.name)).toEqual(['idempotency.rejected']);
   });
 
+  it('a function that throws releases its key, with its error on the released event', async () => {
+    const seen: KeelEvent[] = [];
+    const runner = createIdempotentRunner({
+      name: 'charge',
+      renewEveryMs: 0,
+      events: createEvents((e) => seen.push(e)),
+    });
+    const boom = new Error('card declined');
+    await expect(runner.run('job-3', () => Promise.reject(boom))).rejects.toBe(boom);
+    const released = seen.find((e) => e.name === 'idempotency.released');
+    expect(released?.attributes).toMatchObject({ reason: 'error' });
+    expect(released?.error).toBe(boom);
+    await expect(runner.run('job-3', () => 'paid')).resolves.toBe('paid');
+  });
+
   it('a result the codec cannot encode is returned as an error once, and never runs again', async () => {
     const runner = createIdempotentRunner({ name: 'charge', renewEveryMs: 0 });
     let runs = 0;
