@@ -34,8 +34,15 @@ export const ScriptStatus = {
  * and the message names the key family.
  */
 export class CorruptRecordError extends Error {
-  constructor(readonly detail: string) {
-    super(`the idempotency record is unreadable: ${detail}`);
+  /** `cause`: the parser's own error, when one said why. */
+  constructor(
+    readonly detail: string,
+    cause?: unknown,
+  ) {
+    super(
+      `the idempotency record is unreadable: ${detail}`,
+      cause === undefined ? undefined : { cause },
+    );
     this.name = new.target.name;
   }
 }
@@ -72,12 +79,12 @@ function toStatus(value: unknown): number {
 
 /** Stored replay headers: a JSON object of strings (or string lists), or the record is corrupt. */
 function toHeaders(value: unknown): Record<string, string | string[]> {
+  const text = toText(value, 'headers');
   let headers: unknown;
   try {
-    headers = JSON.parse(toText(value, 'headers'));
+    headers = JSON.parse(text);
   } catch (error) {
-    if (error instanceof CorruptRecordError) throw error;
-    throw new CorruptRecordError('its headers are not JSON');
+    throw new CorruptRecordError('its headers are not JSON', error);
   }
   const valid =
     typeof headers === 'object' &&

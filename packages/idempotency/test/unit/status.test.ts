@@ -71,4 +71,18 @@ describe('script replies', () => {
       /lease cannot be read/,
     );
   });
+
+  it('keep the JSON parser’s error as the cause of unreadable headers', () => {
+    let caught: unknown;
+    try {
+      decodeAcquire([ScriptStatus.REPLAY, 200, Buffer.from('not json'), Buffer.alloc(0)]);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(CorruptRecordError);
+    expect(caught).toMatchObject({
+      message: expect.stringMatching(/headers are not JSON/),
+      cause: expect.any(SyntaxError),
+    });
+  });
 });
