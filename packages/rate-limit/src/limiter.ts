@@ -22,7 +22,7 @@ import {
 import { RateLimitValueError } from './errors.js';
 import { mergeRequestPolicies, renderHeaders } from './headers.js';
 import { type ConsumeOptions, isLasting, KeyLimiter } from './key-limiter.js';
-import { parseOptions, type RateLimiterOptions } from './options.js';
+import { type LimiterConfig, parseOptions, type RateLimiterOptions } from './options.js';
 import { checkUnits, storePolicy } from './policy.js';
 import type { StorePolicy } from './types.js';
 
@@ -65,10 +65,13 @@ class Limiter extends KeyLimiter implements RateLimiter {
     const c = this.config;
     if (c.skip && (await c.skip(req))) return passDecision('skipped', undefined);
     // Plain values skip the awaits: each costs a microtask on every request.
-    const key = c.keyGenerator ? await this.keyOf(req) : c.identity!.key(req);
-    if (c.allowList !== undefined && (await this.allowListed(key, req)))
-      return passDecision('allow-listed', key);
-    const units = typeof c.cost === 'number' ? c.cost : await this.costOf(req);
+    const key = c.keyGenerator ? await keyOf(c.keyGenerator, req) : c.identity!.key(req);
+    const { allowSet, allowList } = c;
+    const allowed = allowSet
+      ? this.inAllowSet(allowSet, key, req)
+      : typeof allowList === 'function' && Boolean(await allowList(key, req));
+    if (allowed) return passDecision('allow-listed', key);
+    const units = typeof c.cost === 'number' ? c.cost : await costOf(c.cost, req);
     const resolved = c.staticPolicies
       ? { policies: c.staticPolicies, denyKey: key }
       : await this.resolve(req, key);
@@ -140,39 +143,40 @@ class Limiter extends KeyLimiter implements RateLimiter {
     return { policies: list, denyKey };
   }
 
-  private async keyOf(req: KeelRequest): Promise<string> {
-    const key = await this.config.keyGenerator!(req);
-    if (typeof key !== 'string' || key.length === 0) {
-      throw new RateLimitValueError(
-        'keyGenerator',
-        `rateLimit: keyGenerator must return a non-empty string, got ${key === '' ? '""' : String(key)}`,
-      );
-    }
-    return key;
+  /** A listed key, or (for the default key) a listed client address. */
+  private inAllowSet(allowSet: ReadonlySet<string>, key: string, req: KeelRequest): boolean {
+    if (allowSet.has(key)) return true;
+    const address = this.config.identity?.address(req);
+    return address !== undefined && allowSet.has(address);
   }
+}
 
-  private async costOf(req: KeelRequest): Promise<number> {
-    const { cost } = this.config;
-    if (typeof cost !== 'function') return cost;
-    const value = await cost(req);
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-      throw new RateLimitValueError(
-        'cost',
-        `rateLimit: the "cost" function must return an integer >= 1, got ${String(value)}`,
-      );
-    }
-    return value;
+async function keyOf(
+  keyGenerator: NonNullable<LimiterConfig['keyGenerator']>,
+  req: KeelRequest,
+): Promise<string> {
+  const key = await keyGenerator(req);
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new RateLimitValueError(
+      'keyGenerator',
+      `rateLimit: keyGenerator must return a non-empty string, got ${key === '' ? '""' : String(key)}`,
+    );
   }
+  return key;
+}
 
-  private async allowListed(key: string, req: KeelRequest): Promise<boolean> {
-    const { allowSet, allowList, identity } = this.config;
-    if (allowSet) {
-      if (allowSet.has(key)) return true;
-      const address = identity?.address(req);
-      return address !== undefined && allowSet.has(address);
-    }
-    return typeof allowList === 'function' ? Boolean(await allowList(key, req)) : false;
+async function costOf(
+  cost: Exclude<LimiterConfig['cost'], number>,
+  req: KeelRequest,
+): Promise<number> {
+  const value = await cost(req);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new RateLimitValueError(
+      'cost',
+      `rateLimit: the "cost" function must return an integer >= 1, got ${String(value)}`,
+    );
   }
+  return value;
 }
 
 /** The failure policy's HTTP decision: allowed without headers, or a 503 problem. */
