@@ -41,7 +41,8 @@ interface ClaimState {
   /** The keeper that made the claim: another keeper's complete/release ignores it. */
   readonly keeper: object;
   readonly token: string;
-  settled: boolean;
+  /** Completed, released or aborted: the first of these ends the claim, the others do nothing. */
+  ended: boolean;
   /** Undefined when `renewEveryMs` is 0. */
   readonly heartbeat: Heartbeat | undefined;
 }
@@ -65,7 +66,7 @@ class Claim implements IdempotencyClaim {
   }
 }
 
-/** Claims, heartbeats and settlements of one engine or runner. */
+/** Claims, their heartbeats and their ends (complete, release, abort) of one engine or runner. */
 export class ClaimKeeper {
   /** `timer` runs the heartbeats: tests pass a manual one to move time instead of sleeping. */
   constructor(
@@ -90,7 +91,7 @@ export class ClaimKeeper {
         const state: ClaimState = {
           keeper: this,
           token,
-          settled: false,
+          ended: false,
           heartbeat:
             this.settings.renewEveryMs === 0
               ? undefined
@@ -129,7 +130,7 @@ export class ClaimKeeper {
    * fenced completion (the lease was taken over) and a store failure are events.
    */
   async complete(claim: IdempotencyClaim, completion: Completion): Promise<void> {
-    const state = this.settle(claim);
+    const state = this.end(claim);
     if (!state) return;
     const { store, retentionMs, events } = this.settings;
     const { record } = claim;
@@ -156,7 +157,7 @@ export class ClaimKeeper {
    * error, when it threw, goes out with the `idempotency.released` event.
    */
   async release(claim: IdempotencyClaim, why: ReleaseReason) {
-    const state = this.settle(claim);
+    const state = this.end(claim);
     if (!state) return;
     const { store, events } = this.settings;
     const { record } = claim;
@@ -182,8 +183,7 @@ export class ClaimKeeper {
    * (a client that went away mid-request), so neither completing nor releasing is right.
    */
   abort(claim: IdempotencyClaim): void {
-    if (this.settle(claim))
-      this.settings.events.emit('idempotency.aborted', { record: claim.record });
+    if (this.end(claim)) this.settings.events.emit('idempotency.aborted', { record: claim.record });
   }
 
   /** Bounded wait-and-replay: poll with backoff until the owner finishes or `waitMs` ends. */
@@ -207,11 +207,11 @@ export class ClaimKeeper {
     return outcome;
   }
 
-  /** Take the claim's state once: the first of complete/release/abort wins. */
-  private settle(claim: IdempotencyClaim): ClaimState | undefined {
+  /** Mark the claim ended and take its state, once: the first of complete/release/abort wins. */
+  private end(claim: IdempotencyClaim): ClaimState | undefined {
     const state = Claim.stateOf(claim, this);
-    if (!state || state.settled) return undefined;
-    state.settled = true;
+    if (!state || state.ended) return undefined;
+    state.ended = true;
     state.heartbeat?.stop();
     return state;
   }

@@ -1,6 +1,6 @@
 /**
  * The heartbeat of a claim: while its work runs, renew the lease every `renewEveryMs` so a long
- * handler keeps its record exclusive. It stops when the claim settles, or when a renewal finds
+ * handler keeps its record exclusive. It stops when the claim ends, or when a renewal finds
  * the claim lost (`idempotency.fenced`); a failed renewal is reported and the next beat retries.
  */
 import type { KeelEvents } from '@keel/core';

@@ -86,14 +86,14 @@ describe('heartbeat', () => {
   });
 
   it.each(['complete', 'release', 'abort'] as const)(
-    'stops once the claim settles (%s)',
-    async (settle) => {
+    'stops once the claim ends (%s)',
+    async (ending) => {
       const { advance, running, keeper, store, claim } = setup();
       const renew = vi.spyOn(store, 'renew');
       const held = await claim(keeper, randomUUID());
-      if (settle === 'complete') {
+      if (ending === 'complete') {
         await keeper.complete(held, { stored: false, status: 500 });
-      } else if (settle === 'release') {
+      } else if (ending === 'release') {
         await keeper.release(held, { reason: 'error', error: new Error('failed') });
       } else {
         keeper.abort(held);
