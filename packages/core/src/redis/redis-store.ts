@@ -32,21 +32,21 @@ export interface RedisStoreOptions {
    */
   client: AnyRedisClient;
   /** Global key prefix, without braces. @default 'keel:' */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Deadline of each store call, ms; what a missed one means is the feature's failure policy. */
-  deadlineMs?: number;
+  deadlineMs?: number | undefined;
   /** Circuit breaker in front of Redis, or `false` to disable it. @default { failureThreshold: 5, openMs: 1000 } */
-  breaker?: CircuitBreakerOptions | false;
+  breaker?: CircuitBreakerOptions | false | undefined;
   /** Receives `store.call` (with latency) and `store.circuit` events. */
-  events?: KeelEvents | KeelEventListener;
+  events?: KeelEvents | KeelEventListener | undefined;
   /**
    * Tests only: scripts take their time from this clock instead of Redis `TIME`, so a test can
    * move time without sleeping. Never set it in production (application clocks drift).
    * @default undefined (the Redis server clock)
    */
-  clockForTests?: Clock;
+  clockForTests?: Clock | undefined;
   /** Turn one-shot warnings off by name (`{ evictionPolicy: false }`), or all with `false`. */
-  warnings?: WarningSwitches;
+  warnings?: WarningSwitches | undefined;
   /**
    * Durability: an acknowledged write (the feature's README lists which) counts only once this
    * many replicas confirmed it (`WAIT`, pipelined after the script: same round trip). Short of
@@ -54,7 +54,7 @@ export interface RedisStoreOptions {
    * `{ replicas, timeoutMs }`; the wait never outlasts the call's deadline. While it waits,
    * the connection answers nothing else. @default 0 (acknowledged by the master alone)
    */
-  waitForReplicas?: number | { replicas: number; timeoutMs?: number };
+  waitForReplicas?: number | { replicas: number; timeoutMs?: number } | undefined;
 }
 
 /** The object form of `waitForReplicas`. */
@@ -186,7 +186,7 @@ export function setupRedisStore(options: RedisStoreOptions, spec: RedisStoreSpec
       client,
       events,
       keyFamily: spec.keyFamily?.(client) ?? `${prefix}${spec.short}:`,
-      ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
+      breaker: options.breaker,
       waitForReplicas,
       durableOperations: spec.durableOperations ?? [],
     }),

@@ -125,8 +125,9 @@ class SentinelFence {
     const subscriber = new Redis({
       host: address.host ?? 'localhost',
       port: address.port ?? 26379,
-      ...(o.sentinelUsername === undefined ? {} : { username: o.sentinelUsername }),
-      ...(o.sentinelPassword === undefined ? {} : { password: o.sentinelPassword }),
+      // ioredis fills undefined options from its defaults, as if left out.
+      username: o.sentinelUsername,
+      password: o.sentinelPassword,
       ...(o.enableTLSForSentinelMode && o.sentinelTLS ? { tls: o.sentinelTLS } : {}),
       connectionName: 'keel:failover-watch',
       // Subscriptions are restored after a reconnect (ioredis's autoResubscribe).
