@@ -97,9 +97,9 @@ function redisParts(config: CacheConfig, events: ReturnType<typeof toEvents>) {
     prefix: config.prefix,
     deadlineMs: config.deadlineMs,
     events,
-    ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
-    ...(options.clockForTests === undefined ? {} : { clockForTests: options.clockForTests }),
-    ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
+    breaker: options.breaker,
+    clockForTests: options.clockForTests,
+    warnings: options.warnings,
   };
   const { client, runner, call } = setupRedisStore(shared, {
     component: 'createCache',

@@ -116,11 +116,9 @@ export function parseLockOptions(options: CreateLockOptions): LockConfig {
       prefix,
       deadlineMs,
       events,
-      ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
-      ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
-      ...(options.waitForReplicas === undefined
-        ? {}
-        : { waitForReplicas: options.waitForReplicas }),
+      breaker: options.breaker,
+      warnings: options.warnings,
+      waitForReplicas: options.waitForReplicas,
     });
   const backend = backendOf(v, options, { now, driftMs, warnings, redisStore });
   return { events, now, ttlMs, renewRatio, retry, driftMs, backend };
