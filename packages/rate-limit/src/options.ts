@@ -247,8 +247,8 @@ function policyList(v: Validator, options: RateLimiterOptions): readonly PolicyO
       {
         limit: options.limit as PolicyOptions['limit'],
         windowMs: options.windowMs as number,
-        ...(options.algorithm === undefined ? {} : { algorithm: options.algorithm }),
-        ...(options.burst === undefined ? {} : { burst: options.burst }),
+        algorithm: options.algorithm,
+        burst: options.burst,
       },
     ]
   );
@@ -263,11 +263,7 @@ function parseStores(
   events: KeelEvents,
 ): Pick<LimiterConfig, 'store' | 'fallbackStore' | 'failurePolicy'> {
   // The default stores report evictions (and their one-time warning) with the limiter's events.
-  const memory = {
-    clock,
-    events,
-    ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
-  };
+  const memory = { clock, events, warnings: options.warnings };
   const store = options.store ?? createMemoryStore(memory);
   if (typeof store?.check !== 'function')
     throw v.fail('store', store, 'a rate-limit store (createRedisStore() or createMemoryStore())');

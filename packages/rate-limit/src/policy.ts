@@ -27,7 +27,7 @@ export interface PolicyOptions {
    * for the trade-offs).
    * @default 'sliding-window'
    */
-  algorithm?: AlgorithmName;
+  algorithm?: AlgorithmName | undefined;
   /**
    * Request units per `windowMs` (an integer >= 1), or a function of the request and client
    * key that returns one (dynamic limits, e.g. per plan).
@@ -40,7 +40,7 @@ export interface PolicyOptions {
    * Not allowed for the window algorithms.
    * @default limit
    */
-  burst?: number;
+  burst?: number | undefined;
   /**
    * Count separately per route (`'route'`: method plus route pattern, or path when the
    * framework has not matched a route yet) or per any string a function returns. The value is

@@ -53,7 +53,7 @@ export interface MemoryStoreOptions {
   /** Receives `rate-limit.evicted` and the `memoryStoreFull` warning. */
   events?: KeelEvents | KeelEventListener;
   /** Turn the `memoryStoreFull` warning off (`{ memoryStoreFull: false }`), or all with `false`. */
-  warnings?: WarningSwitches;
+  warnings?: WarningSwitches | undefined;
 }
 
 /** The memory store, with what it holds (for metrics and tests). */
