@@ -65,19 +65,18 @@ export function createSessionRepository(
     choice.client === undefined
       ? createMemorySessionStorage({
           ...choice.memory,
-          ...(choice.prefix === undefined ? {} : { prefix: choice.prefix }),
+          // The storage choice's prefix, else the memory options' own.
+          prefix: choice.prefix ?? choice.memory?.prefix,
         })
       : createRedisSessionStorage({
           client: choice.client,
-          ...(choice.prefix === undefined ? {} : { prefix: choice.prefix }),
-          ...(choice.indexPrefix === undefined ? {} : { indexPrefix: choice.indexPrefix }),
-          ...(choice.deadlineMs === undefined ? {} : { deadlineMs: choice.deadlineMs }),
-          ...(choice.breaker === undefined ? {} : { breaker: choice.breaker }),
-          ...(choice.warnings === undefined ? {} : { warnings: choice.warnings }),
-          ...(choice.waitForReplicas === undefined
-            ? {}
-            : { waitForReplicas: choice.waitForReplicas }),
-          ...(rest.events === undefined ? {} : { events: rest.events }),
+          prefix: choice.prefix,
+          indexPrefix: choice.indexPrefix,
+          deadlineMs: choice.deadlineMs,
+          breaker: choice.breaker,
+          warnings: choice.warnings,
+          waitForReplicas: choice.waitForReplicas,
+          events: rest.events,
         });
   return new SessionRepository({ ...rest, storage }, component);
 }

@@ -39,7 +39,7 @@ export interface MemorySessionStorageOptions {
   /** Clock in ms since the epoch; inject `createManualClock()` in tests. @default Date.now */
   clock?: Clock;
   /** Shown in messages and `ids()` results like a Redis prefix. @default 'sess:' */
-  prefix?: string;
+  prefix?: string | undefined;
 }
 
 interface Entry {

@@ -28,17 +28,17 @@ export interface RedisSessionStorageOptions extends Omit<RedisStoreOptions, 'clo
    * Prefix of session keys, as connect-redis names it. A prefix inside `indexPrefix`
    * (`'keel:sess:'`) keeps every session key under one ACL pattern (`~keel:*`). @default 'sess:'
    */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Prefix of Keel's index keys (user index, global index). No braces. @default 'keel:' */
-  indexPrefix?: string;
+  indexPrefix?: string | undefined;
   /** Deadline of every Redis call, ms: past it the call fails with a 503-class error. @default 1000 */
-  deadlineMs?: number;
+  deadlineMs?: number | undefined;
   /**
    * Saves, merges and destroys count once this many replicas confirmed them (`WAIT`, in the
    * same round trip); short of it the write fails as an outage (503). See `RedisStoreOptions`
    * in @keel/core. @default 0
    */
-  waitForReplicas?: RedisStoreOptions['waitForReplicas'];
+  waitForReplicas?: RedisStoreOptions['waitForReplicas'] | undefined;
 }
 
 const KNOWN = optionNames<RedisSessionStorageOptions>({
