@@ -5,13 +5,7 @@
  * the hot path calls, so the seam adds nothing per call but the closure it returns.
  */
 import type { Cluster, Redis } from 'ioredis';
-import type {
-  KeelRedisClient,
-  KeelSubscriber,
-  ScriptArg,
-  ScriptCommand,
-  ScriptDefinition,
-} from '../seam.js';
+import type { KeelRedisClient, KeelSubscriber, ScriptCommand, ScriptDefinition } from '../seam.js';
 
 type IoClient = Redis | Cluster;
 
@@ -24,10 +18,22 @@ export function isIoredisClient(client: object): client is IoClient {
 const isClusterClient = (client: IoClient): client is Cluster =>
   (client as Cluster).isCluster === true;
 
+/** `defineCommand` adds a method per name, which ioredis's types cannot know of. */
+const isCommand = (value: unknown): value is ScriptCommand => typeof value === 'function';
+
+/**
+ * The method `defineCommand` added to a client, or copied onto its pipeline (where a call
+ * queues the command and returns the pipeline: the reply comes from `exec()`).
+ */
+function definedCommand(target: object, name: string): ScriptCommand {
+  const command: unknown = Reflect.get(target, name);
+  if (!isCommand(command)) throw new Error(`ioredis did not define command ${name}`);
+  return command;
+}
+
 export function ioredisDriver(client: IoClient): KeelRedisClient {
   const cluster = isClusterClient(client);
   const defined = new Set<string>();
-  const methods = client as unknown as Record<string, ScriptCommand>;
 
   const define = (definition: ScriptDefinition): void => {
     if (defined.has(definition.name)) return;
@@ -60,15 +66,13 @@ export function ioredisDriver(client: IoClient): KeelRedisClient {
     script(definition, buffer) {
       define(definition);
       const name = buffer ? `${definition.name}Buffer` : definition.name;
-      const method = methods[name];
-      if (typeof method !== 'function') throw new Error(`ioredis did not define command ${name}`);
-      return method.bind(client);
+      return definedCommand(client, name).bind(client);
     },
     async scriptThenWait(definition, buffer, argv, replicas, timeoutMs) {
       define(definition); // on the client before the pipeline copies its commands
       const pipeline = client.pipeline();
       const name = buffer ? `${definition.name}Buffer` : definition.name;
-      (pipeline as unknown as Record<string, (...a: ScriptArg[]) => unknown>)[name]!(...argv);
+      definedCommand(pipeline, name).call(pipeline, ...argv);
       pipeline.call('WAIT', replicas, timeoutMs);
       const [scriptResult, waitResult] = (await pipeline.exec()) ?? [];
       if (!scriptResult) throw new Error(`pipeline for ${definition.name} returned no reply`);
@@ -77,7 +81,12 @@ export function ioredisDriver(client: IoClient): KeelRedisClient {
       return { reply: scriptResult[1], acknowledged };
     },
     call: (command, ...args) => client.call(command, ...args),
-    time: () => client.time() as unknown as Promise<[string, string]>,
+    time: async () => {
+      // ioredis types TIME's reply as number[]; it is two strings, seconds and microseconds.
+      const [seconds, micros] = await client.time();
+      if (seconds === undefined || micros === undefined) throw new Error('TIME replied short');
+      return [seconds, micros];
+    },
     info: (section) => client.info(section),
     scan: (match, count) => scanMasters(client, match, count),
     subscriber: () => subscriberOf(client),
