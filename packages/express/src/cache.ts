@@ -25,7 +25,7 @@ export type ExpressResponseCacheOptions = ResponseCacheOptions<Request>;
 function rootApp(req: Request): RequestListener {
   let app = req.app as Application & { parent?: Application };
   while (app.parent) app = app.parent as Application & { parent?: Application };
-  return app as unknown as RequestListener;
+  return (request, response) => app(request, response);
 }
 
 /**

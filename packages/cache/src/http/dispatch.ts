@@ -9,6 +9,7 @@
  * (authentication, logging, rate limits): see the README.
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 
 /** Marks a request as a background revalidation; the value is the refresh's token. */
@@ -62,7 +63,9 @@ class NullSocket extends Duplex {
 /** Send a GET through `listener`; resolves when its response has finished (or was closed). */
 export function dispatchRequest(listener: RequestListener, init: DispatchInit): Promise<void> {
   const socket = new NullSocket(init.remoteAddress);
-  const req = new IncomingMessage(socket as never);
+  // Node's http takes a net.Socket but uses only its stream side and the fields NullSocket has.
+  const nodeSocket = socket as unknown as Socket;
+  const req = new IncomingMessage(nodeSocket);
   req.method = 'GET';
   req.url = init.url;
   req.httpVersionMajor = 1;
@@ -76,10 +79,10 @@ export function dispatchRequest(listener: RequestListener, init: DispatchInit): 
         ? value.flatMap((v) => [name, v])
         : [name, value],
   );
-  (req as unknown as Record<symbol, string>)[REVALIDATION] = init.token;
+  Reflect.set(req, REVALIDATION, init.token);
   req.push(null);
   const res = new ServerResponse(req);
-  res.assignSocket(socket as never);
+  res.assignSocket(nodeSocket);
   return new Promise((resolve) => {
     const timer = setTimeout(() => res.destroy(), init.timeoutMs);
     timer.unref();
@@ -103,6 +106,6 @@ export function dispatchRequest(listener: RequestListener, init: DispatchInit): 
 /** The refresh token of a request dispatched by {@link dispatchRequest}, if it is one. */
 export function revalidationToken(req: unknown): string | undefined {
   if (typeof req !== 'object' || req === null) return undefined;
-  const token = (req as Record<symbol, unknown>)[REVALIDATION];
+  const token: unknown = Reflect.get(req, REVALIDATION);
   return typeof token === 'string' ? token : undefined;
 }
