@@ -32,7 +32,7 @@ export interface StoreCallerOptions {
   /** Deadline of each call, ms. */
   deadlineMs: number;
   /** Circuit breaker settings, or `false` to disable it. */
-  breaker?: CircuitBreakerOptions | false;
+  breaker?: CircuitBreakerOptions | false | undefined;
   events?: KeelEvents;
   /** The client, to wait for it while it connects and fail fast once it is closed. */
   client?: AnyRedisClient;
