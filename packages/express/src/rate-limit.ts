@@ -30,13 +30,13 @@ export function rateLimit(options: RateLimiterOptions | RateLimiter = {}): Reque
     res.locals.rateLimit = decision;
     if (decision.needsSettle) {
       // 'finish': the response went out; 'close' first: the client went away (status 0).
-      const settle = () => {
-        res.off('finish', settle);
-        res.off('close', settle);
+      const onResponseDone = () => {
+        res.off('finish', onResponseDone);
+        res.off('close', onResponseDone);
         void decision.settle(res.writableFinished ? res.statusCode : 0);
       };
-      res.once('finish', settle);
-      res.once('close', settle);
+      res.once('finish', onResponseDone);
+      res.once('close', onResponseDone);
     }
     next();
   };

@@ -22,13 +22,13 @@ export function rateLimit(options: RateLimiterOptions | RateLimiter = {}): Middl
       // The final status is known once Koa has answered (after its own error handling):
       // 'finish' when the response went out, 'close' first when the client went away (0).
       const res = ctx.res;
-      const settle = () => {
-        res.off('finish', settle);
-        res.off('close', settle);
+      const onResponseDone = () => {
+        res.off('finish', onResponseDone);
+        res.off('close', onResponseDone);
         void decision.settle(res.writableFinished ? res.statusCode : 0);
       };
-      res.once('finish', settle);
-      res.once('close', settle);
+      res.once('finish', onResponseDone);
+      res.once('close', onResponseDone);
     }
     return next();
   };

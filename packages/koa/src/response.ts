@@ -36,7 +36,7 @@ export function captureResponse(ctx: Context, options: CaptureOptions): Promise<
       bytes.length > options.maxBytes
         ? { kind: 'too-large', status: ctx.status, headers, bytes: bytes.length }
         : { kind: 'complete', response: { status: ctx.status, headers, body: bytes } };
-    return settleBeforeEnd(options, captured);
+    return awaitBeforeEnd(options, captured);
   };
   if (body === null || body === undefined) return result(Buffer.alloc(0));
   if (Buffer.isBuffer(body)) return result(body);
@@ -49,7 +49,7 @@ export function captureResponse(ctx: Context, options: CaptureOptions): Promise<
 }
 
 /** Run `beforeEnd` (if any), then hand back the result; a rejection is ignored. */
-async function settleBeforeEnd(
+async function awaitBeforeEnd(
   options: CaptureOptions,
   captured: CaptureResult,
 ): Promise<CaptureResult> {
@@ -88,7 +88,7 @@ function captureStream(
     },
     // The source ended: hold the end of the response until beforeEnd has settled.
     flush(callback) {
-      void settleBeforeEnd(options, current()).then(() => callback());
+      void awaitBeforeEnd(options, current()).then(() => callback());
     },
   });
   return new Promise((resolve) => {

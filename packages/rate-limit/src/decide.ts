@@ -21,7 +21,7 @@ import type {
 } from './types.js';
 
 /** One decision's policies as the store sees them, and its deny-cache key. */
-export interface Resolved {
+export interface DecisionPolicies {
   readonly policies: readonly StorePolicy[];
   readonly denyKey: string;
 }
@@ -51,19 +51,19 @@ export async function decide(
   c: LimiterConfig,
   key: string,
   units: number,
-  resolved: Resolved,
+  decisionPolicies: DecisionPolicies,
   dryRun: boolean,
 ): Promise<Outcome> {
   // A peek asks the store: the deny cache remembers refusals, not how many units are left.
-  const cached = dryRun ? undefined : fromDenyCache(c, resolved.denyKey, units);
+  const cached = dryRun ? undefined : fromDenyCache(c, decisionPolicies.denyKey, units);
   if (cached) return refused(c, key, cached, 'deny-cache', dryRun);
 
   let used = c.store;
   let source: DecisionSource = 'store';
   let result: StoreCheckResult;
   const storeCheck: StoreCheck = dryRun
-    ? { clientKey: key, cost: units, policies: resolved.policies, dryRun }
-    : { clientKey: key, cost: units, policies: resolved.policies };
+    ? { clientKey: key, cost: units, policies: decisionPolicies.policies, dryRun }
+    : { clientKey: key, cost: units, policies: decisionPolicies.policies };
   try {
     result = await c.store.check(storeCheck);
   } catch (error) {
@@ -75,7 +75,7 @@ export async function decide(
     result = await used.check(storeCheck);
   }
 
-  const list = states(c, resolved.policies, result.decisions);
+  const list = states(c, decisionPolicies.policies, result.decisions);
   if (!result.allowed) {
     const outcome = refused(c, key, list, source, dryRun);
     // Only a refusal with a retry time is worth remembering: a cost above the capacity is
@@ -83,7 +83,7 @@ export async function decide(
     if (c.denyCache && source === 'store' && outcome.reason !== 'cost-exceeds-limit' && !dryRun) {
       const at = c.clock();
       c.denyCache.set(
-        resolved.denyKey,
+        decisionPolicies.denyKey,
         { cost: units, at, policies: list },
         at + outcome.retryAfterMs,
       );
@@ -97,7 +97,7 @@ export async function decide(
   if (!dryRun) {
     const receipts: number[] = [];
     for (const d of result.decisions) receipts.push(d.receipt);
-    charged = { clientKey: key, cost: units, policies: resolved.policies, receipts };
+    charged = { clientKey: key, cost: units, policies: decisionPolicies.policies, receipts };
   }
   return { kind: 'allowed', source, list, store: used, charged };
 }

@@ -11,7 +11,7 @@ import {
   problemResponse,
   type ResponseHeaders,
 } from '@keel/core';
-import { decide, type Outcome, type Resolved } from './decide.js';
+import { type DecisionPolicies, decide, type Outcome } from './decide.js';
 import {
   ChargedDecision,
   type KeyDecision,
@@ -72,10 +72,10 @@ class Limiter extends KeyLimiter implements RateLimiter {
       : typeof allowList === 'function' && Boolean(await allowList(key, req));
     if (allowed) return passDecision('allow-listed', key);
     const units = typeof c.cost === 'number' ? c.cost : await costOf(c.cost, req);
-    const resolved = c.staticPolicies
+    const decisionPolicies = c.staticPolicies
       ? { policies: c.staticPolicies, denyKey: key }
-      : await this.resolve(req, key);
-    return this.render(req, key, units, await decide(c, key, units, resolved, false));
+      : await this.requestPolicies(req, key);
+    return this.render(req, key, units, await decide(c, key, units, decisionPolicies, false));
   }
 
   /** The outcome for a key, as an HTTP decision: headers, and the rejection to send. */
@@ -123,7 +123,7 @@ class Limiter extends KeyLimiter implements RateLimiter {
   }
 
   /** The policies of a request whose limits or scopes depend on it. */
-  private async resolve(req: KeelRequest, key: string): Promise<Resolved> {
+  private async requestPolicies(req: KeelRequest, key: string): Promise<DecisionPolicies> {
     const { policies } = this.config;
     let denyKey = key;
     const list: StorePolicy[] = [];

@@ -177,7 +177,7 @@ class ProxyChainIdentity implements ClientIdentity {
   };
 
   readonly address = (req: ClientIdentityRequest): string | undefined => {
-    const ip = this.resolve(req);
+    const ip = this.clientIp(req);
     return ip === undefined ? undefined : formatIp(ip);
   };
 
@@ -188,7 +188,7 @@ class ProxyChainIdentity implements ClientIdentity {
       const known = this.peerKeys.get(peer);
       if (known !== undefined) return known;
     }
-    const ip = this.resolve(req);
+    const ip = this.clientIp(req);
     if (ip !== undefined) {
       const key = keyOfIp(ip, this.ipv6Subnet);
       if (memo) {
@@ -204,7 +204,8 @@ class ProxyChainIdentity implements ClientIdentity {
     return UNKNOWN_CLIENT_KEY;
   };
 
-  private resolve(req: ClientIdentityRequest): IpAddress | undefined {
+  /** The client's address: the TCP peer, or the hop the trusted proxies name. */
+  private clientIp(req: ClientIdentityRequest): IpAddress | undefined {
     const trust = this.trust;
     const peer = req.remoteAddress === undefined ? undefined : parseIp(req.remoteAddress);
     switch (trust.kind) {
