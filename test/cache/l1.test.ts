@@ -69,6 +69,37 @@ describe.each([
 });
 
 describe('L1 resynchronisation', () => {
+  it('clears itself, with the parse error, on an invalidation message it cannot read', async () => {
+    const prefix = testPrefix();
+    const [clientA, clientB] = await Promise.all([connected(), connected()]);
+    const events: KeelEvent[] = [];
+    const b = createCache({ client: clientB, prefix, l1: true, events: (e) => events.push(e) });
+    await b.ready();
+    try {
+      await b.set('k', 'v1');
+      expect(await b.get('k')).toBe('v1');
+      const l1Hits = b.stats().l1Hits;
+      expect(await b.get('k')).toBe('v1');
+      expect(b.stats().l1Hits).toBe(l1Hits + 1);
+
+      const channels = await clientA.pubsub('CHANNELS', `*${prefix}*`);
+      expect(channels).toHaveLength(1);
+      await clientA.publish(String(channels[0]), '7 {not json');
+      await eventually(() => events.some((e) => e.name === 'cache.l1-resync'));
+      const resync = events.find((e) => e.name === 'cache.l1-resync')!;
+      expect(resync.attributes).toMatchObject({ reason: 'gap', toGeneration: 7 });
+      expect(resync.error).toBeInstanceOf(SyntaxError);
+      // The entry is read from Redis again, not served from the cleared L1.
+      expect(await b.get('k')).toBe('v1');
+      expect(b.stats().l1Hits).toBe(l1Hits + 1);
+    } finally {
+      await b.close();
+      await cleanupPrefix(clientA, prefix);
+      clientA.disconnect();
+      clientB.disconnect();
+    }
+  });
+
   it('is off while its subscriber is away, and clears itself when it missed invalidations', async () => {
     const prefix = testPrefix();
     const target = new URL(redisUrl());

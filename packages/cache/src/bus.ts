@@ -234,12 +234,21 @@ class RedisInvalidationBus implements InvalidationBus {
     const space = text.indexOf(' ');
     const generation = Number(text.slice(0, space));
     let message: InvalidationMessage & { o?: string };
+    const last = this.#last;
     try {
       message = JSON.parse(text.slice(space + 1)) as InvalidationMessage & { o?: string };
-    } catch {
+    } catch (error) {
+      // An invalidation we cannot read (a foreign publisher, a version skew) is a missed one:
+      // it may have named any key, so the whole L1 goes, as for a gap.
+      l1.clear();
+      events.emit(
+        'cache.l1-resync',
+        { reason: 'gap', fromGeneration: last ?? generation, toGeneration: generation },
+        { error },
+      );
+      if (Number.isSafeInteger(generation)) this.#last = generation;
       return;
     }
-    const last = this.#last;
     // A jump means missed messages; a smaller number means the counter expired and restarted.
     if (last !== undefined && (generation > last + 1 || generation < last)) {
       l1.clear();

@@ -47,7 +47,10 @@ declare module '@keel/core' {
     };
     /** Entries were invalidated by key or tag (`tags`/`keys` are counts). */
     'cache.invalidate': { tags: number; keys: number };
-    /** The L1 was cleared to resynchronise after missed invalidation messages. */
+    /**
+     * The L1 was cleared to resynchronise after missed invalidation messages (`gap` also for
+     * a message it could not read; the event's `error` is the parser's).
+     */
     'cache.l1-resync': {
       reason: 'reconnect' | 'gap';
       fromGeneration: number;
