@@ -122,6 +122,8 @@ export class CacheEngine {
     const sequence = this.sequence;
     try {
       const versions = tags.length > 0 ? this.store.tagVersions(tags, false) : undefined;
+      // Awaited (and a failure reported) only when an entry is found; for a miss or a failed
+      // read, the tags' versions change nothing, so their failure is safe to drop.
       versions?.catch(() => {});
       let read = await this.store.read(ref);
       if (read.kind === 'vary') {
@@ -276,7 +278,10 @@ export class CacheEngine {
     return { kind: 'lead', lock: undefined };
   }
 
-  /** Release a fill's lock; a failure only means the TTL frees it. */
+  /**
+   * Release a fill's lock; a failure only means the TTL frees it, and is not lost: the lock
+   * shares the cache's events, and its store call has reported it (`store.call`, with the error).
+   */
   release(lock: Lock | undefined): void {
     lock?.release().catch(() => {});
   }

@@ -96,6 +96,8 @@ export function singleBackend(store: LockStore, now: () => number): LockBackend 
     },
 
     async cleanup(resource, token) {
+      // Best effort after giving up: a lock left behind lapses with its TTL, and the failure
+      // is not lost (the store call reports it as `store.call`, with the error).
       await store.release(resource, token).catch(() => {});
     },
   };

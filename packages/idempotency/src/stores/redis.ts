@@ -214,6 +214,8 @@ class RedisIdempotencyStore implements IdempotencyStore {
   #track(record: string, sent: Promise<AcquireOutcome>, undo: (o: AcquireOutcome) => unknown) {
     const settled: Promise<unknown> = sent
       .then(undo)
+      // Only the wait for it matters here: core's compensation runs this same `undo` and
+      // reports its failure (`store.compensated`), and the call's own error was reported.
       .catch(() => {})
       .finally(() => {
         if (this.#unsettled.get(record) === settled) this.#unsettled.delete(record);
