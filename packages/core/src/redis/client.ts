@@ -123,6 +123,8 @@ function keepAlive(client: RedisClient, intervalMs: number): void {
     }
     if (client.status !== 'ready') return;
     const connections = isCluster(client) ? client.nodes() : [client];
+    // A keep-alive ping only keeps the connection warm: a dead connection is reported by the
+    // client itself ('error', then its reconnect), not by this ping.
     for (const connection of connections) connection.ping().catch(() => {});
   }, intervalMs);
   timer.unref();

@@ -197,6 +197,8 @@ export function nodeRedisDriver(client: AnyNodeRedis): KeelRedisClient {
       return readiness.status();
     },
     connect: () => {
+      // Connecting on demand: a failure surfaces where it matters, as the waiting store call's
+      // coded error (reported by it), and as the client's own 'error' event.
       client.connect().catch(() => {});
     },
     on: (_event, listener) => {
@@ -263,6 +265,7 @@ function subscriberOf(client: AnyNodeRedis): KeelSubscriber {
   // SUBSCRIBE would add a second listener (every message delivered twice).
   const subscribed = new Map<string, Promise<void>>();
   const cluster = isClusterClient(subscriber);
+  // A failure shows as the subscriber's status (its users wait for 'ready'); node-redis retries.
   subscriber.connect().catch(() => {});
   return {
     get status() {
