@@ -60,7 +60,10 @@ class NullSocket extends Duplex {
   }
 }
 
-/** Send a GET through `listener`; resolves when its response has finished (or was closed). */
+/**
+ * Send a GET through `listener`; resolves when its response has finished (or was closed),
+ * rejects with what the listener threw.
+ */
 export function dispatchRequest(listener: RequestListener, init: DispatchInit): Promise<void> {
   const socket = new NullSocket(init.remoteAddress);
   // Node's http takes a net.Socket but uses only its stream side and the fields NullSocket has.
@@ -83,22 +86,27 @@ export function dispatchRequest(listener: RequestListener, init: DispatchInit): 
   req.push(null);
   const res = new ServerResponse(req);
   res.assignSocket(nodeSocket);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const timer = setTimeout(() => res.destroy(), init.timeoutMs);
     timer.unref();
-    const done = () => {
+    const end = () => {
       clearTimeout(timer);
       res.off('finish', done);
       res.off('close', done);
       socket.destroy();
+    };
+    const done = () => {
+      end();
       resolve();
     };
     res.on('finish', done);
     res.on('close', done);
     try {
       listener(req, res);
-    } catch {
-      done();
+    } catch (error) {
+      // A listener that throws (a broken app) fails the refresh: the caller reports it.
+      end();
+      reject(error);
     }
   });
 }
