@@ -8,6 +8,7 @@ import {
   type RateLimitDecision,
   type RateLimiter,
   type RateLimiterOptions,
+  settleOnAnswer,
 } from '@keel/rate-limit';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { toKeelRequest } from './request.js';
@@ -28,16 +29,7 @@ export function rateLimit(options: RateLimiterOptions | RateLimiter = {}): Reque
     setHeaders(res, decision.headers);
     if (decision.response) return sendResponse(res, decision.response);
     res.locals.rateLimit = decision;
-    if (decision.needsSettle) {
-      // 'finish': the response went out; 'close' first: the client went away (status 0).
-      const onResponseDone = () => {
-        res.off('finish', onResponseDone);
-        res.off('close', onResponseDone);
-        void decision.settle(res.writableFinished ? res.statusCode : 0);
-      };
-      res.once('finish', onResponseDone);
-      res.once('close', onResponseDone);
-    }
+    settleOnAnswer(decision, res);
     next();
   };
 }

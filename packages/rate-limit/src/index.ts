@@ -38,6 +38,8 @@ export type {
   RateLimiterOptions,
 } from './limiter.js';
 export { createRateLimiter } from './limiter.js';
+export type { AnsweredResponse } from './settle-on-answer.js';
+export { settleOnAnswer } from './settle-on-answer.js';
 export type { LimitFunction, PolicyOptions, PolicyScope } from './policy.js';
 export { ScriptStatus } from './scripts/status.js';
 // Stores: in memory (default, and the fallback) and Redis (one EVALSHA per check).
