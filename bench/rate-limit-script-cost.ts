@@ -23,14 +23,14 @@
  * reports the CPU instructions Redis executed per call (one client, 2,000 calls, one round:
  * the count moves about 2 % with the machine's load, not 20–70 % as CPU time does).
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { execFile } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { GUARD_LUA } from '@keel/core';
 import { Redis } from 'ioredis';
 import { checkLimits } from '../packages/rate-limit/src/scripts/generated.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { hasValgrind, startCallgrindRedis } from './lib/callgrind.js';
+import { pinPlan, pinProcess } from './lib/pin.js';
 
 const { values } = parseArgs({
   options: {
@@ -96,15 +96,9 @@ const ROWS: Row[] = [
   keel('keel sliding-window ×3', [policy(3), policy(3), policy(3)]),
 ];
 
-const pinned = availableParallelism() >= 2 && hasTaskset();
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+// redis-benchmark on the bench's server core, Redis on its load core (bench/lib/pin.ts).
+const plan = pinPlan();
+const pinned = typeof plan === 'object' ? plan : undefined;
 
 function benchmark(
   port: number,
@@ -128,7 +122,7 @@ function benchmark(
     ...row.args,
   ];
   const [cmd, args] = pinned
-    ? ['taskset', ['-c', '0', 'redis-benchmark', ...argv]]
+    ? ['taskset', ['-c', String(pinned.server), 'redis-benchmark', ...argv]]
     : ['redis-benchmark', argv];
   return new Promise((resolve, reject) => {
     execFile(cmd, args as string[], (error) => (error ? reject(error) : resolve()));
@@ -200,7 +194,7 @@ if (values.instructions) {
 }
 
 const server = await startRedisServer();
-if (pinned) execFileSync('taskset', ['-a', '-cp', '1', String(server.pid)], { stdio: 'ignore' });
+if (pinned) pinProcess(server.pid, pinned.load);
 const redis = new Redis(server.url);
 try {
   const shas = new Map<Row, string>();
@@ -238,7 +232,7 @@ try {
     );
   }
   console.log(
-    `\n${rounds} rounds × ${calls} calls per row, ${values.connections} connections, ${pinned ? 'Redis on core 1, redis-benchmark on core 0' : 'unpinned'}\n`,
+    `\n${rounds} rounds × ${calls} calls per row, ${values.connections} connections, ${pinned ? `Redis on core ${pinned.load}, redis-benchmark on core ${pinned.server}` : plan}\n`,
   );
   console.log(lines.join('\n'));
 } finally {
