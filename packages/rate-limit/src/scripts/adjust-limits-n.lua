@@ -18,13 +18,7 @@ local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
 local fmt, match = string.format, string.match
 local MAX_SCALED = 1000000000000000
 
-local now, ttlFloor = nil, 0
-if ARGV[1] == '' then
-  -- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
-  now = keelNow
-else
-  now, ttlFloor = tonumber(ARGV[1]), 60000
-end
+--#include include/clock.lua
 -- Each policy's arguments: algorithm, limit, windowMs, burst.
 local POLICY_ARGS = 4
 local units = tonumber(ARGV[2])

@@ -13,14 +13,7 @@
 ]]
 local rcall = redis.call
 local fmt, min, max = string.format, math.min, math.max
-local now, ttlFloor = nil, 0
-if ARGV[1] == '' then
-  -- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
-  now = keelNow
-else
-  -- A test's clock is not the server's: a lingering block past its end counts as no state.
-  now, ttlFloor = tonumber(ARGV[1]), 60000
-end
+--#include include/clock.lua
 -- Each policy's arguments: algorithm, limit, windowMs.
 local POLICY_ARGS = 3
 local duration = tonumber(ARGV[2])

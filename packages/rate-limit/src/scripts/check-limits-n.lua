@@ -29,15 +29,7 @@ local fmt, match = string.format, string.match
 -- The algorithms are inline branches of one loop, not functions: a script's functions are
 -- created anew on every call, and on the hot path that costs more than any of them computes.
 
-local now, ttlFloor = nil, 0
-if ARGV[1] == '' then
-  -- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
-  now = keelNow
-else
-  -- A test's clock is not the server's: keep keys long enough for real time. Every state
-  -- carries its own times, so a lingering key never changes a decision, only memory use.
-  now, ttlFloor = tonumber(ARGV[1]), 60000
-end
+--#include include/clock.lua
 -- The layouts in the header: POLICY_ARGS arguments per policy after now and cost, and
 -- REPLY_STRIDE reply fields per policy after the status. Locals, so they cost no lookup.
 local POLICY_ARGS, REPLY_STRIDE = 4, 5

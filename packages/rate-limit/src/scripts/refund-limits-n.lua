@@ -15,15 +15,7 @@ local rcall = redis.call
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
 local fmt, match = string.format, string.match
 
-local now, ttlFloor = nil, 0
-if ARGV[1] == '' then
-  -- keelNow: the server's clock, whole ms, read once by core's call guard (see scripts.ts)
-  now = keelNow
-else
-  -- A test's clock is not the server's: keep keys long enough for real time. Every state
-  -- carries its own times, so a lingering key never changes a decision, only memory use.
-  now, ttlFloor = tonumber(ARGV[1]), 60000
-end
+--#include include/clock.lua
 -- Each policy's arguments: algorithm, limit, windowMs, burst, receipt.
 local POLICY_ARGS = 5
 local cost = tonumber(ARGV[2])
