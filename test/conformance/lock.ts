@@ -3,8 +3,16 @@
  * standalone Redis, the 3-master Cluster and a 3-node Redlock quorum. Timing-based cases use
  * real time with short TTLs, because a Redis TTL only runs out in real time.
  */
-import { type CreateLockOptions, LockBusyError, LockLostError, type LockManager } from '@keel/lock';
+import {
+  type CreateLockOptions,
+  createLock,
+  LockBusyError,
+  LockLostError,
+  type LockManager,
+} from '@keel/lock';
+import type { Cluster, Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cleanupPrefix, testPrefix } from '../support/index.js';
 
 /** `createLock` options a case may set; the backend, prefix and events are the target's. */
 export type LockCaseOptions = Omit<CreateLockOptions, 'client' | 'clients' | 'memory' | 'prefix'>;
@@ -285,5 +293,31 @@ export function describeLockConformance(
       );
       expect(await t.readCounter()).toBeLessThan(50);
     });
+  });
+}
+
+/**
+ * The suite on one Redis deployment: locks on `client()` (any client Keel takes), the fencing
+ * counter read and written through `raw()` (ioredis on the same data). Functions, so a client
+ * a `beforeAll` creates is read when the cases run.
+ */
+export function describeRedisLockConformance(
+  name: string,
+  client: () => NonNullable<CreateLockOptions['client']>,
+  raw: () => Redis | Cluster,
+): void {
+  describeLockConformance(name, () => {
+    const prefix = testPrefix();
+    const counterKey = `${prefix}counter`;
+    return {
+      create: (options) => createLock({ ...options, client: client(), prefix }),
+      readCounter: async () => Number((await raw().get(counterKey)) ?? 0),
+      writeCounter: async (value) => {
+        await raw().set(counterKey, value);
+      },
+      cleanup: async () => {
+        await cleanupPrefix(raw(), prefix);
+      },
+    };
   });
 }
