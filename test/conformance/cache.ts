@@ -4,9 +4,11 @@
  * `clock`, the Redis scripts' `clockForTests`), never with sleeps.
  */
 import { randomBytes } from 'node:crypto';
-import type { Cache, CacheOptions } from '@keel/cache';
-import type { ManualClock } from '@keel/core';
+import { type Cache, type CacheOptions, createCache } from '@keel/cache';
+import { createManualClock, type ManualClock } from '@keel/core';
+import type { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cleanupPrefix, testPrefix } from '../support/index.js';
 
 export interface CacheFixture {
   /** A cache on this backend with `options`, driven by `clock`. */
@@ -281,4 +283,31 @@ export function describeCacheConformance(
       expect(await a.get('both')).toBeUndefined();
     });
   });
+}
+
+/** A Redis deployment under test: the client Keel gets, and ioredis on the same data. */
+export interface RedisCacheBackend {
+  client: NonNullable<CacheOptions['client']>;
+  raw: Redis | Cluster;
+}
+
+/** The suite on one Redis deployment, shared by every cache made on it. */
+export function describeRedisCacheConformance(
+  name: string,
+  backend: () => RedisCacheBackend | Promise<RedisCacheBackend>,
+): void {
+  describeCacheConformance(
+    name,
+    async () => {
+      const { client, raw } = await backend();
+      const clock = createManualClock();
+      const prefix = testPrefix();
+      return {
+        clock,
+        create: (options = {}) => createCache({ ...options, client, prefix, clockForTests: clock }),
+        cleanup: () => cleanupPrefix(raw, prefix),
+      };
+    },
+    { shared: true },
+  );
 }

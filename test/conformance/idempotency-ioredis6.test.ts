@@ -1,19 +1,8 @@
-import { createRedisIdempotencyStore } from '@keel/idempotency';
-import { cleanupPrefix, createTestRedis, testPrefix } from '../support/index.js';
+import { createTestRedis } from '../support/index.js';
 import { createTestIoredis6 } from '../support/ioredis-matrix.js';
-import { describeIdempotencyConformance } from './idempotency.js';
+import { describeRedisIdempotencyConformance } from './idempotency.js';
 
 const client = await createTestIoredis6();
 const raw = createTestRedis();
 
-describeIdempotencyConformance(
-  'ioredis 6',
-  (clock) => {
-    const prefix = testPrefix();
-    return {
-      store: createRedisIdempotencyStore({ client, prefix, clockForTests: clock }),
-      cleanup: () => cleanupPrefix(raw, prefix),
-    };
-  },
-  { clockDrivesExpiry: false },
-);
+describeRedisIdempotencyConformance('ioredis 6', () => ({ client, raw }));

@@ -1,19 +1,8 @@
-import { createRedisIdempotencyStore } from '@keel/idempotency';
-import { cleanupPrefix, createTestRedis, testPrefix } from '../support/index.js';
+import { createTestRedis } from '../support/index.js';
 import { createTestIovalkey } from '../support/ioredis-matrix.js';
-import { describeIdempotencyConformance } from './idempotency.js';
+import { describeRedisIdempotencyConformance } from './idempotency.js';
 
 const client = await createTestIovalkey();
 const raw = createTestRedis();
 
-describeIdempotencyConformance(
-  'iovalkey',
-  (clock) => {
-    const prefix = testPrefix();
-    return {
-      store: createRedisIdempotencyStore({ client, prefix, clockForTests: clock }),
-      cleanup: () => cleanupPrefix(raw, prefix),
-    };
-  },
-  { clockDrivesExpiry: false },
-);
+describeRedisIdempotencyConformance('iovalkey', () => ({ client, raw }));

@@ -1,16 +1,7 @@
-import { createRedisIdempotencyStore } from '@keel/idempotency';
-import { cleanupPrefix, createTestSentinel, testPrefix } from '../support/index.js';
-import { describeIdempotencyConformance } from './idempotency.js';
+import { createTestSentinel } from '../support/index.js';
+import { describeRedisIdempotencyConformance } from './idempotency.js';
 
-describeIdempotencyConformance(
-  'Sentinel (master, 2 replicas, 3 sentinels)',
-  async (clock) => {
-    const client = await createTestSentinel();
-    const prefix = testPrefix();
-    return {
-      store: createRedisIdempotencyStore({ client, prefix, clockForTests: clock }),
-      cleanup: () => cleanupPrefix(client, prefix),
-    };
-  },
-  { clockDrivesExpiry: false },
-);
+describeRedisIdempotencyConformance('Sentinel (master, 2 replicas, 3 sentinels)', async () => {
+  const client = await createTestSentinel();
+  return { client, raw: client };
+});

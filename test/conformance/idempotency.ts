@@ -5,8 +5,15 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createManualClock, type ManualClock } from '@keel/core';
-import type { AcquireRequest, IdempotencyStore, StoredResponse } from '@keel/idempotency';
+import {
+  type AcquireRequest,
+  createRedisIdempotencyStore,
+  type IdempotencyStore,
+  type StoredResponse,
+} from '@keel/idempotency';
+import type { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cleanupPrefix, testPrefix } from '../support/index.js';
 import { describeCallConformance } from './idempotency-calls.js';
 
 export interface ConformanceStore {
@@ -240,4 +247,29 @@ export function describeIdempotencyConformance(
 
     describeCallConformance(makeStore);
   });
+}
+
+/** A Redis deployment under test: the client Keel gets, and ioredis on the same data. */
+export interface RedisBackend {
+  client: Parameters<typeof createRedisIdempotencyStore>[0]['client'];
+  raw: Redis | Cluster;
+}
+
+/** The suite on one Redis deployment (the server's clock runs: expiry is not clock-driven). */
+export function describeRedisIdempotencyConformance(
+  name: string,
+  backend: () => RedisBackend | Promise<RedisBackend>,
+): void {
+  describeIdempotencyConformance(
+    name,
+    async (clock) => {
+      const { client, raw } = await backend();
+      const prefix = testPrefix();
+      return {
+        store: createRedisIdempotencyStore({ client, prefix, clockForTests: clock }),
+        cleanup: () => cleanupPrefix(raw, prefix),
+      };
+    },
+    { clockDrivesExpiry: false },
+  );
 }
