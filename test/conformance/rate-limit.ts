@@ -8,12 +8,15 @@ import { randomUUID } from 'node:crypto';
 import { createManualClock, type ManualClock } from '@keel/core';
 import {
   type AlgorithmName,
+  createRedisStore,
   type RateLimitStore,
   RETRY_NEVER,
   type StoreCheckResult,
   type StorePolicy,
 } from '@keel/rate-limit';
+import type { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cleanupPrefix, testPrefix } from '../support/index.js';
 import { describeKeyConformance } from './rate-limit-keys.js';
 
 export interface ConformanceStore {
@@ -297,5 +300,29 @@ export function describeRateLimitConformance(
     });
 
     describeKeyConformance(makeStore);
+  });
+}
+
+/** A Redis deployment under test: the client Keel gets, and ioredis on the same data. */
+export interface RedisRateLimitBackend {
+  client: Parameters<typeof createRedisStore>[0]['client'];
+  raw: Redis | Cluster;
+}
+
+/**
+ * The suite on one Redis deployment: the tests' clock, and a deadline a loaded machine cannot
+ * miss (a missed one would send a check to no fallback and fail the case, not the store).
+ */
+export function describeRedisRateLimitConformance(
+  name: string,
+  backend: () => RedisRateLimitBackend,
+): void {
+  describeRateLimitConformance(name, (clock) => {
+    const { client, raw } = backend();
+    const prefix = testPrefix();
+    return {
+      store: createRedisStore({ client, prefix, clockForTests: clock, deadlineMs: 2000 }),
+      cleanup: () => cleanupPrefix(raw, prefix),
+    };
   });
 }
