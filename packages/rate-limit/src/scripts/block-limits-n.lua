@@ -25,21 +25,7 @@ for i = 1, n do
   local arg = 3 + POLICY_ARGS * (i - 1)
   local key, limit, windowMs = KEYS[i], tonumber(ARGV[arg + 1]), tonumber(ARGV[arg + 2])
   if not limit or not windowMs then return { 2 } end
-  if ARGV[arg] ~= '2' then -- not a sliding-log
-    rcall('SET', key, fmt('b%d', untilMs), 'PX', max(ttlFloor, duration))
-  else
-    -- A full log of `limit` entries stamped so that they all leave the window when it ends.
-    rcall('DEL', key)
-    -- ZADD in batches of 500 entries: unpack's arguments are bounded by the Lua stack.
-    for first = 1, limit, 500 do
-      local args = {}
-      for entry = first, min(limit, first + 499) do
-        args[#args + 1] = untilMs - windowMs
-        args[#args + 1] = fmt('b:%06d', entry)
-      end
-      rcall('ZADD', key, unpack(args))
-    end
-    rcall('PEXPIRE', key, max(ttlFloor, duration))
-  end
+  local code, blockMs, logSize = ARGV[arg], duration, limit
+  --#include include/write-block.lua
 end
 return { 0 }

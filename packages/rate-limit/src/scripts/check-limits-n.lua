@@ -294,24 +294,10 @@ if not allowed then
   end
   if blocks and not dry then
     for j = 1, #blocks, 5 do
-      local key, blockMs, windowMs, logSize =
-        blocks[j], blocks[j + 1], blocks[j + 3], blocks[j + 4]
-      if blocks[j + 2] ~= '2' then -- not a sliding-log
-        rcall('SET', key, fmt('b%d', now + blockMs), 'PX', max(ttlFloor, blockMs))
-      else
-        -- A sliding log is blocked by a full log of entries that all leave when the block ends.
-        rcall('DEL', key)
-        -- ZADD in batches of 500 entries: unpack's arguments are bounded by the Lua stack.
-        for first = 1, logSize, 500 do
-          local args = {}
-          for entry = first, min(logSize, first + 499) do
-            args[#args + 1] = now + blockMs - windowMs
-            args[#args + 1] = fmt('b:%06d', entry)
-          end
-          rcall('ZADD', key, unpack(args))
-        end
-        rcall('PEXPIRE', key, max(ttlFloor, blockMs))
-      end
+      local key, blockMs, code, windowMs, logSize =
+        blocks[j], blocks[j + 1], blocks[j + 2], blocks[j + 3], blocks[j + 4]
+      local untilMs = now + blockMs
+      --#include include/write-block.lua
     end
   end
   reply[1] = 1
