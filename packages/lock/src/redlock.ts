@@ -15,9 +15,10 @@
  * the lock is handed out. Then a quorum holds counters ≥ the token; any later quorum shares a
  * node with it, whose next token exceeds its counter, so the next token is larger. When more
  * than a quorum lost their counters at once (restarts without persistence), that argument has
- * no node left to stand on; the clock floor does instead: each node issues at least its own
+ * no node left to stand on; the clock does instead: a node whose counter is gone issues its own
  * `TIME` in microseconds, which has passed every token issued before the loss (give or take the
- * nodes' clock skew, which the restart itself outlasts).
+ * nodes' clock skew, which the restart itself outlasts). While counters exist, their floor is
+ * whole milliseconds, so nodes reading the same one agree and the raise step is rare.
  */
 import type { Attempt, Extension, LockBackend } from './backend.js';
 import { LockQuorumError, type QuorumTally } from './errors.js';

@@ -7,10 +7,10 @@
   ARGV[2]  time to live, ms
 
   Returns {status, fence, ttl}:
-    {0, fence, ttl}   acquired: fence = max(counter + 1, server time in µs), stored back as the
-                      counter. The floor keeps tokens rising when the counter is lost (a restart
-                      without persistence, eviction, FLUSHALL, a failover to a replica that
-                      missed the last increments): TIME has passed every token issued before
+    {0, fence, ttl}   acquired: fence = max(counter + 1, server time in whole ms × 1000),
+                      stored back as the counter, or the server time in µs when the counter is
+                      missing (a restart without persistence, eviction, FLUSHALL): no token
+                      exceeds the µs time it was issued at, so that one passes them all
     {1, fence, ttl}   already ours: a retry whose first reply was lost. The TTL is set again
                       from now (the caller's validity counts from this request), and fence is
                       the counter, which only the holder moves (or a new token if it was lost)
@@ -32,12 +32,21 @@ local function counter()
   return tonumber(value)
 end
 
--- A token above the last one and above every microsecond already passed. Below 2^53 (year
--- 2255), so exact in Lua's doubles, in the integer reply and in a JavaScript number.
+-- The next token. While the counter exists: one above it, floored at the server's clock in
+-- whole ms (µs units), not TIME's microseconds, so that Redlock nodes sharing the counter and
+-- reading the same millisecond issue the same token and the quorum needs no second round trip
+-- to bring counters level. A missing counter (0) starts at TIME in µs: no token ever exceeds
+-- the µs time it was issued at (each run takes over 1 µs), so this one passes every token
+-- issued before the loss. Below 2^53 (year 2255), so exact in Lua's doubles, in the integer
+-- reply and in a JavaScript number.
 local function issue(last)
-  -- keelTime: the server's TIME reply, read once by core's call guard (prepended to every script)
-  local now = keelTime
-  local fence = math.max(last + 1, tonumber(now[1]) * 1000000 + tonumber(now[2]))
+  -- keelTime, keelNow: the server's TIME reply and whole ms, read once by core's call guard
+  local fence
+  if last == 0 then
+    fence = tonumber(keelTime[1]) * 1000000 + tonumber(keelTime[2])
+  else
+    fence = math.max(last + 1, keelNow * 1000)
+  end
   rcall('SET', KEYS[2], string.format('%.0f', fence))
   return fence
 end

@@ -5,10 +5,10 @@
  *
  * Fencing tokens come from one counter for the whole store rather than one per resource: they
  * are still strictly increasing per resource, and the store needs no per-resource state that
- * outlives a lock. Like the Lua script, each new token is floored at the clock in microseconds,
- * `max(counter + 1, clock() × 1000)`: the default clock counts from the epoch, so a process
- * that restarts (and loses this store) still issues tokens above those of its previous life,
- * which downstream stores may have recorded.
+ * outlives a lock. Like the Lua script, a new store's first token is the clock in microseconds,
+ * `clock() × 1000`, and later ones `max(counter + 1, ⌊clock()⌋ × 1000)`: the default clock
+ * counts from the epoch, so a process that restarts (and loses this store) still issues tokens
+ * above those of its previous life, which downstream stores may have recorded.
  */
 import { ExpiringMap, optionNames, StoreUnavailableError, validatorFor } from '@keel/core';
 import { type AcquireReply, type HoldStatus, ScriptStatus } from '../status.js';
@@ -19,7 +19,7 @@ export interface MemoryLockStoreOptions {
   /** Most locks held at once; acquiring beyond it fails with `LockUnavailableError`. @default 10_000 */
   maxLocks?: number;
   /**
-   * Monotonic ms clock for expiry, and the floor of fencing tokens (µs: `clock() × 1000`). Pass
+   * Monotonic ms clock for expiry, and the floor of fencing tokens (see the class comment). Pass
    * core's `createManualClock()` in tests. A clock that does not count from the epoch (plain
    * `performance.now`) still gives rising tokens within the process, but not across restarts.
    * @default performance.timeOrigin + performance.now(): epoch ms that never step back
@@ -76,7 +76,10 @@ export class MemoryLockStore implements LockStore {
     if (held) {
       return { status: ScriptStatus.BUSY, fence: 0, ttlMs: Math.ceil(held.expiresAt - now) };
     }
-    const fence = Math.max(this.#fence + 1, Math.floor(now * 1000));
+    const fence =
+      this.#fence === 0
+        ? Math.floor(now * 1000)
+        : Math.max(this.#fence + 1, Math.floor(now) * 1000);
     if (!this.#locks.set(resource, { token, fence }, now + ttlMs)) {
       throw new StoreUnavailableError(
         'lock.acquire',
