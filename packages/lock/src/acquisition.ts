@@ -139,8 +139,15 @@ class Acquisition {
       events.emit('lock.acquired', { resource, fencingToken: fence, attempts: attempt });
     }
     const lock = new HeldLock({
-      ...{ backend, resource, token: this.token, fencingToken: fence, ttlMs: ttl },
-      ...{ deadline, now, driftMs, events },
+      backend,
+      resource,
+      token: this.token,
+      fencingToken: fence,
+      ttlMs: ttl,
+      deadline,
+      now,
+      driftMs,
+      events,
     });
     return { kind: 'held', lock };
   }

@@ -18,7 +18,7 @@
  * no node left to stand on; the clock does instead: a node whose counter is gone issues its own
  * `TIME` in microseconds, which has passed every token issued before the loss (give or take the
  * nodes' clock skew, which the restart itself outlasts). While counters exist, their floor is
- * whole milliseconds, so nodes reading the same one agree and the raise step is rare.
+ * whole 100 ms, so nodes reading the same 100 ms agree and the raise step is rare.
  */
 import type { Attempt, Extension, LockBackend } from './backend.js';
 import { LockQuorumError, type QuorumTally } from './errors.js';

@@ -56,7 +56,7 @@ export interface Lock {
   /**
    * Strictly increasing per resource: every acquisition gets a larger one than all before it,
    * also after the store lost its data (a restart without persistence, eviction, `FLUSHALL`, a
-   * failover), because each new token is at least the store's clock in ms × 1000 (about
+   * failover), because a lost counter restarts at the store's clock in microseconds (about
    * 1.7 × 10¹⁵ today, so do not expect 1, 2, 3). Send it with every write the lock protects and
    * have the downstream store reject a write whose token is lower than the highest it has seen
    * (see the README). A JSON-safe integer (below 2⁵³ until the year 2255).

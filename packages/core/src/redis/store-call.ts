@@ -128,15 +128,17 @@ class GuardedStoreCaller {
     try {
       // A Sentinel failover under way: the old master may be demoted any moment now, and what
       // it acknowledges meanwhile would be discarded. Wait for the new one, within the deadline;
-      // not an outage of Redis, so the breaker stays out of it.
-      if (client) await this.failoverOver(operation, startedAt);
+      // not an outage of Redis, so the breaker stays out of it. (The checks are synchronous
+      // first: an await of nothing still costs every call a turn of the microtask queue.)
+      const failover = client ? failoverInProgress(this.config.native!) : undefined;
+      if (failover !== undefined) await this.failoverOver(operation, startedAt, failover);
       // The breaker first: while Redis stays down, an open circuit answers at once instead of
       // every call waiting out its deadline for a client that keeps reconnecting.
       if (breaker && !breaker.tryPass()) {
         throw new StoreUnavailableError(operation, 'circuit open after repeated store failures');
       }
       passed = true;
-      await this.connected(operation, startedAt);
+      if (client && client.status !== 'ready') await this.connected(operation, startedAt);
       const remainingMs = startedAt + deadlineMs - localNow();
       // Waiting for the connection used up the deadline: sending now could only be refused.
       if (remainingMs <= replyMarginMs) throw new StoreTimeoutError(operation, deadlineMs);
@@ -173,10 +175,12 @@ class GuardedStoreCaller {
   }
 
   /** While a Sentinel failover fences the client, wait for the promoted replica. */
-  private async failoverOver(operation: string, startedAt: number): Promise<void> {
+  private async failoverOver(
+    operation: string,
+    startedAt: number,
+    failover: string,
+  ): Promise<void> {
     const { native, deadlineMs, replyMarginMs } = this.config;
-    const failover = failoverInProgress(native!);
-    if (failover === undefined) return;
     const left = Math.max(0, startedAt + deadlineMs - replyMarginMs - localNow());
     if (!(await failoverSettled(native!, left))) {
       throw new StoreUnavailableError(operation, failover);

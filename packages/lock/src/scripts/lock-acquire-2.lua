@@ -7,7 +7,7 @@
   ARGV[2]  time to live, ms
 
   Returns {status, fence, ttl}:
-    {0, fence, ttl}   acquired: fence = max(counter + 1, server time in whole ms × 1000),
+    {0, fence, ttl}   acquired: fence = max(counter + 1, server time in whole 100 ms, in µs),
                       stored back as the counter, or the server time in µs when the counter is
                       missing (a restart without persistence, eviction, FLUSHALL): no token
                       exceeds the µs time it was issued at, so that one passes them all
@@ -33,9 +33,10 @@ local function counter()
 end
 
 -- The next token. While the counter exists: one above it, floored at the server's clock in
--- whole ms (µs units), not TIME's microseconds, so that Redlock nodes sharing the counter and
--- reading the same millisecond issue the same token and the quorum needs no second round trip
--- to bring counters level. A missing counter (0) starts at TIME in µs: no token ever exceeds
+-- whole 100 ms (in µs), not TIME's microseconds, so that Redlock nodes sharing the counter and
+-- reading the same 100 ms issue the same token and the quorum needs no second round trip to
+-- bring counters level. (The floor passes the tokens a replica missed when a failover to it
+-- took longer than 100 ms; a crash failover takes seconds.) A missing counter (0) starts at TIME in µs: no token ever exceeds
 -- the µs time it was issued at (each run takes over 1 µs), so this one passes every token
 -- issued before the loss. Below 2^53 (year 2255), so exact in Lua's doubles, in the integer
 -- reply and in a JavaScript number.
@@ -45,7 +46,7 @@ local function issue(last)
   if last == 0 then
     fence = tonumber(keelTime[1]) * 1000000 + tonumber(keelTime[2])
   else
-    fence = math.max(last + 1, keelNow * 1000)
+    fence = math.max(last + 1, (keelNow - keelNow % 100) * 1000)
   end
   rcall('SET', KEYS[2], string.format('%.0f', fence))
   return fence

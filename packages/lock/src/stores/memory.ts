@@ -6,9 +6,9 @@
  * Fencing tokens come from one counter for the whole store rather than one per resource: they
  * are still strictly increasing per resource, and the store needs no per-resource state that
  * outlives a lock. Like the Lua script, a new store's first token is the clock in microseconds,
- * `clock() × 1000`, and later ones `max(counter + 1, ⌊clock()⌋ × 1000)`: the default clock
- * counts from the epoch, so a process that restarts (and loses this store) still issues tokens
- * above those of its previous life, which downstream stores may have recorded.
+ * `clock() × 1000`, and later ones `max(counter + 1, clock() in whole 100 ms × 1000)`: the
+ * default clock counts from the epoch, so a process that restarts (and loses this store) still
+ * issues tokens above those of its previous life, which downstream stores may have recorded.
  */
 import { ExpiringMap, optionNames, StoreUnavailableError, validatorFor } from '@keel/core';
 import { type AcquireReply, type HoldStatus, ScriptStatus } from '../status.js';
@@ -79,7 +79,7 @@ export class MemoryLockStore implements LockStore {
     const fence =
       this.#fence === 0
         ? Math.floor(now * 1000)
-        : Math.max(this.#fence + 1, Math.floor(now) * 1000);
+        : Math.max(this.#fence + 1, (Math.floor(now) - (Math.floor(now) % 100)) * 1000);
     if (!this.#locks.set(resource, { token, fence }, now + ttlMs)) {
       throw new StoreUnavailableError(
         'lock.acquire',
