@@ -98,6 +98,17 @@ export const variants: readonly BenchVariant[] = [
     headers: fixedKey(),
   },
   {
+    name: 'express-idempotency-keel-node-redis',
+    description:
+      'Keel idempotency() on Redis through a node-redis 5 client (the client family of ' +
+      "@node-idempotency's row), a fresh Idempotency-Key per request.",
+    server: 'express-idempotency-keel-node-redis.ts',
+    group: 'idempotency',
+    redis: true,
+    ...ORDER_REQUEST,
+    autocannon: freshKeys(true),
+  },
+  {
     name: 'express-idempotency-node-idempotency-redis',
     description:
       '@node-idempotency/core 1.0.11 + storage-adapter-redis (node-redis 4) with minimal Express ' +
