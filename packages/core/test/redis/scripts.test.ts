@@ -83,3 +83,31 @@ describe('script names', () => {
     expect(await v1.run(echoBytes, ['keel-test:k'], ['x'])).toBe('x');
   });
 });
+
+// ioredis's `enableAutoPipelining` queues the commands of one tick on a pipeline, which holds the
+// script commands defined when it was made. A script first used in the tick after another one
+// queued a call must still reach Redis (it threw "is not a function" before).
+const autoPipelined: [string, () => Promise<RedisClient>][] = [
+  ['standalone', async () => createTestRedis({ enableAutoPipelining: true })],
+  ['cluster', () => createTestCluster({ enableAutoPipelining: true })],
+];
+
+describe.each(autoPipelined)('script runner on an auto-pipelining %s client', (_name, connect) => {
+  it('runs scripts first used within one tick, plain and Buffer replies', async () => {
+    const client = await connect();
+    const prefix = testPrefix();
+    const ks = createKeyspace(prefix, 'test');
+    const runner = createScriptRunner(client, `keel:test-ap-${prefix}`, '0.0.0');
+    const keys = [ks.key('c', 'a'), ks.key('c', 'b')];
+    try {
+      const replies = await Promise.all([
+        runner.run(incrementBoth, keys, [10_000]),
+        runner.runBuffer(echoBytes, [ks.key('c', 'a')], [Buffer.from([0, 255])]),
+        runner.run(echoBytes, [ks.key('c', 'a')], ['text']),
+      ]);
+      expect(replies).toEqual([[1, 1], Buffer.from([0, 255]), 'text']);
+    } finally {
+      await cleanupPrefix(client, prefix);
+    }
+  });
+});

@@ -31,6 +31,15 @@ function definedCommand(target: object, name: string): ScriptCommand {
   return command;
 }
 
+/**
+ * The auto-pipelines ioredis has queued but not sent yet (`enableAutoPipelining`), by slot.
+ * Internal to ioredis (5 and 6, iovalkey): absent or not a Map, there are none to mend.
+ */
+function pendingAutoPipelines(client: IoClient): Iterable<object> {
+  const pipelines: unknown = Reflect.get(client, '_autoPipelines');
+  return pipelines instanceof Map ? (pipelines.values() as Iterable<object>) : [];
+}
+
 export function ioredisDriver(client: IoClient): KeelRedisClient {
   const cluster = isClusterClient(client);
   const defined = new Set<string>();
@@ -45,6 +54,14 @@ export function ioredisDriver(client: IoClient): KeelRedisClient {
         : { numberOfKeys: definition.numberOfKeys, lua: definition.lua },
     );
     defined.add(definition.name);
+    // A pipeline gets the commands defined when it was made. With `enableAutoPipelining`, one
+    // made earlier in this tick would queue this script's first call and throw "is not a
+    // function": give the pending ones the command as well.
+    for (const pipeline of pendingAutoPipelines(client)) {
+      for (const name of [definition.name, `${definition.name}Buffer`]) {
+        Reflect.set(pipeline, name, Reflect.get(client, name));
+      }
+    }
   };
 
   return {
