@@ -6,28 +6,14 @@
  * for one minute.
  */
 import { createServer } from 'node:http';
-import { idempotency } from '@keel/express';
 import { createRedisIdempotencyStore } from '@keel/idempotency';
-import express from 'express';
 import { createClient } from 'redis-5';
 import { announce, benchRedisUrl } from './support/announce.js';
-import { createOrder } from './support/orders.js';
+import { keelOrdersApp } from './support/orders.js';
 
 const redis = createClient({ url: benchRedisUrl() });
 redis.on('error', () => {}); // the runner stops Redis at the end
 await redis.connect();
 const store = createRedisIdempotencyStore({ client: redis, prefix: 'keel-bench:' });
 
-const app = express();
-app.use(express.json());
-app.post(
-  '/orders',
-  // A real app scopes by the authenticated caller; the bench has one caller.
-  idempotency({ store, scope: () => 'bench-client', retentionMs: 60_000 }),
-  (req, res) => {
-    const order = createOrder(req.body);
-    res.status(201).location(`/orders/${order.id}`).json(order);
-  },
-);
-
-await announce(createServer(app), () => redis.quit());
+await announce(createServer(keelOrdersApp(store)), () => redis.quit());

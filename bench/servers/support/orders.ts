@@ -1,4 +1,8 @@
 /** The handler every idempotency bench row runs: cheap, so the middleware's cost shows. */
+import { idempotency } from '@keel/express';
+import type { IdempotencyStore } from '@keel/idempotency';
+import express, { type Express } from 'express';
+
 let next = 0;
 
 export interface BenchOrder {
@@ -14,4 +18,23 @@ export function createOrder(body: unknown): BenchOrder {
     items: (body as { items?: unknown })?.items ?? [],
     status: 'pending',
   };
+}
+
+/**
+ * Keel's `idempotency()` in front of POST /orders, on the store given: the app of every Keel
+ * idempotency row, whichever client its store uses.
+ */
+export function keelOrdersApp(store: IdempotencyStore): Express {
+  const app = express();
+  app.use(express.json());
+  app.post(
+    '/orders',
+    // A real app scopes by the authenticated caller; the bench has one caller.
+    idempotency({ store, scope: () => 'bench-client', retentionMs: 60_000 }),
+    (req, res) => {
+      const order = createOrder(req.body);
+      res.status(201).location(`/orders/${order.id}`).json(order);
+    },
+  );
+  return app;
 }
