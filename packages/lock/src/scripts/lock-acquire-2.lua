@@ -36,10 +36,10 @@ end
 -- whole 100 ms (in µs), not TIME's microseconds, so that Redlock nodes sharing the counter and
 -- reading the same 100 ms issue the same token and the quorum needs no second round trip to
 -- bring counters level. (The floor passes the tokens a replica missed when a failover to it
--- took longer than 100 ms; a crash failover takes seconds.) A missing counter (0) starts at TIME in µs: no token ever exceeds
--- the µs time it was issued at (each run takes over 1 µs), so this one passes every token
--- issued before the loss. Below 2^53 (year 2255), so exact in Lua's doubles, in the integer
--- reply and in a JavaScript number.
+-- took longer than 100 ms; a crash failover takes seconds.) A missing counter (0) starts at
+-- TIME in µs: no token ever exceeds the µs time it was issued at (each run takes over 1 µs),
+-- so this one passes every token issued before the loss. Below 2^53 (year 2255), so exact in
+-- Lua's doubles, in the integer reply and in a JavaScript number.
 local function issue(last)
   -- keelTime, keelNow: the server's TIME reply and whole ms, read once by core's call guard
   local fence

@@ -79,7 +79,7 @@ export class MemoryLockStore implements LockStore {
     const fence =
       this.#fence === 0
         ? Math.floor(now * 1000)
-        : Math.max(this.#fence + 1, (Math.floor(now) - (Math.floor(now) % 100)) * 1000);
+        : Math.max(this.#fence + 1, Math.floor(now / 100) * 100_000);
     if (!this.#locks.set(resource, { token, fence }, now + ttlMs)) {
       throw new StoreUnavailableError(
         'lock.acquire',

@@ -129,6 +129,31 @@ describe('Redlock over 3 nodes', () => {
     await second.release();
   });
 
+  it('nodes that keep their counters agree on each token: one round trip per acquisition', async () => {
+    const nodes = await threeNodes();
+    const locks = createLock({ clients: nodes, prefix: testPrefix(), deadlineMs: 1_000 });
+    // A new resource's counters start at each node's own clock in µs: that first token is
+    // brought level once. After it, the counters rise together.
+    await (await locks.acquire('ledger')).release();
+    await Promise.all(nodes.map((node) => node.config('RESETSTAT')));
+    let last = 0;
+    for (let i = 0; i < 30; i++) {
+      const lock = await locks.acquire('ledger');
+      expect(lock.fencingToken).toBeGreaterThan(last);
+      last = lock.fencingToken;
+      await lock.release();
+    }
+    const scriptCalls = await Promise.all(
+      nodes.map(async (node) =>
+        Number(/cmdstat_evalsha:calls=(\d+)/.exec(await node.info('commandstats'))?.[1]),
+      ),
+    );
+    // 30 acquires and 30 releases on each node; a raise (a third script) only when the 30
+    // acquisitions straddled one of the floor's 100 ms steps between nodes, at most once here.
+    for (const calls of scriptCalls) expect(calls).toBeGreaterThanOrEqual(60);
+    expect(scriptCalls.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3 * 60 + 2);
+  });
+
   it('a hung node does not slow acquisition: the quorum decides without it', async () => {
     group = await startRedisServers(3);
     const hung = group.servers[2]!;
