@@ -148,10 +148,12 @@ describe('Redlock over 3 nodes', () => {
         Number(/cmdstat_evalsha:calls=(\d+)/.exec(await node.info('commandstats'))?.[1]),
       ),
     );
-    // 30 acquires and 30 releases on each node; a raise (a third script) only when the 30
-    // acquisitions straddled one of the floor's 100 ms steps between nodes, at most once here.
+    // 30 acquires and 30 releases on each node. A raise (one more script) only where the nodes
+    // ran an acquire on either side of one of the floor's 100 ms steps: rare even on a loaded
+    // machine, hence the slack of 10. A microsecond floor raised on nearly every acquisition
+    // (28 of 30 when this test was written).
     for (const calls of scriptCalls) expect(calls).toBeGreaterThanOrEqual(60);
-    expect(scriptCalls.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3 * 60 + 2);
+    expect(scriptCalls.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3 * 60 + 10);
   });
 
   it('a hung node does not slow acquisition: the quorum decides without it', async () => {
