@@ -73,7 +73,18 @@ function setup({ leaseMs = 250, renewEveryMs = 25 } = {}) {
     return outcome.claim;
   };
   const named = (name: string) => seen.filter((e) => e.name === name);
-  return { clock, advance, running, store, keeper, keeperOn, claim, named };
+  /**
+   * A claim of `keeper` whose lease another worker took over: the event loop was blocked past
+   * the lease, so no beat ran. Returns the record.
+   */
+  const takenOver = async (): Promise<string> => {
+    const record = randomUUID();
+    await claim(keeper, record);
+    clock.advance(leaseMs + 1);
+    await claim(keeperOn(store, 0), record);
+    return record;
+  };
+  return { clock, advance, running, store, keeper, keeperOn, claim, named, takenOver };
 }
 
 describe('heartbeat', () => {
@@ -105,15 +116,8 @@ describe('heartbeat', () => {
   );
 
   it('emits idempotency.fenced once another owner took the lease over', async () => {
-    const { clock, advance, keeper, keeperOn, store, claim, named } = setup({
-      leaseMs: 1000,
-      renewEveryMs: 10,
-    });
-    const record = randomUUID();
-    await claim(keeper, record);
-    // The event loop was blocked past the lease: no beat ran, and another worker took over.
-    clock.advance(1001);
-    await claim(keeperOn(store, 0), record);
+    const { advance, named, takenOver } = setup({ leaseMs: 1000, renewEveryMs: 10 });
+    const record = await takenOver();
     await advance(10);
     expect(named('idempotency.fenced').map((e) => e.attributes)).toEqual([
       { record, operation: 'renew', reason: 'taken-over' },
@@ -121,14 +125,8 @@ describe('heartbeat', () => {
   });
 
   it('stops beating once fenced', async () => {
-    const { clock, advance, running, keeper, keeperOn, store, claim } = setup({
-      leaseMs: 1000,
-      renewEveryMs: 10,
-    });
-    const record = randomUUID();
-    await claim(keeper, record);
-    clock.advance(1001);
-    await claim(keeperOn(store, 0), record);
+    const { advance, running, store, takenOver } = setup({ leaseMs: 1000, renewEveryMs: 10 });
+    await takenOver();
     const renew = vi.spyOn(store, 'renew');
     await advance(100);
     expect(renew).toHaveBeenCalledTimes(1);
