@@ -90,14 +90,7 @@ local function slidingWindow(key, limit, windowMs)
   local cur, prev = 0, 0
   if stored then
     local storedStart, storedCur, storedPrev = match(stored, '^(%d+) (%d+) (%d+)$')
-    storedStart, storedCur, storedPrev =
-      tonumber(storedStart), tonumber(storedCur), tonumber(storedPrev)
-    if storedStart == start then
-      cur, prev = storedCur, storedPrev
-    elseif storedStart == start - windowMs then
-      -- Stored in the window before this one: its current count is now the previous one.
-      prev = storedCur
-    end
+    --#include include/roll-sliding-window.lua
   end
   if units > 0 then
     cur = min(floor(MAX_SCALED / windowMs), cur + units)

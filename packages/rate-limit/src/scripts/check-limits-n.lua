@@ -137,14 +137,7 @@ for i = 1, n do
     if stored then
       local storedStart, storedCur, storedPrev = match(stored, '^(%d+) (%d+) (%d+)$')
       if storedStart then
-        storedStart, storedCur, storedPrev =
-          tonumber(storedStart), tonumber(storedCur), tonumber(storedPrev)
-        if storedStart == start then
-          cur, prev = storedCur, storedPrev
-        elseif storedStart == start - windowMs then
-          -- Stored in the window before this one: its current count is now the previous one.
-          prev = storedCur
-        end
+        --#include include/roll-sliding-window.lua
       else
         held = tonumber(match(stored, '^b(%d+)$'))
         if not held then return { 3, i } end
