@@ -83,7 +83,9 @@ local function tokenBucket(key, limit, windowMs, burst)
   local full = burst * windowMs
   local storedLevel, last = pair(stored)
   if not last then return end
-  local elapsed = min(max(0, now - last), ceil(full / limit))
+  -- Refill bounded by the time to fill up from this level, which an adjust may have taken
+  -- below 0 (as in check-limits-n and src/algorithms/token-bucket.ts).
+  local elapsed = min(max(0, now - last), ceil((full - storedLevel) / limit))
   local level = min(full, min(full, storedLevel + elapsed * limit) + cost * windowMs)
   if level >= full then
     rcall('DEL', key)

@@ -169,3 +169,23 @@ describe('memory store vs Redis store', () => {
     );
   });
 });
+describe('memory store vs Redis store, cases the properties found', () => {
+  it('a refund into a token bucket that an adjust took below empty refills as the check does', async () => {
+    // fast-check seed -135394638: the refund script bounded the refill by the time to fill
+    // from 0, not from the negative level, and the next check was refused on Redis only.
+    await compare(
+      [
+        { algorithm: 'token-bucket', limit: 1, windowMs: 1, burst: 1 },
+        { algorithm: 'fixed-window', limit: 1, windowMs: 1, burst: 1 },
+      ],
+      [
+        { kind: 'check', cost: 1 },
+        { kind: 'adjust', units: 2 },
+        { kind: 'advance', ms: 2 },
+        { kind: 'refund', back: 0 },
+        { kind: 'check', cost: 1 },
+      ],
+      0,
+    );
+  });
+});
