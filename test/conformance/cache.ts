@@ -142,11 +142,15 @@ export function describeCacheConformance(
       const { create } = await setup();
       const cache = create();
       const hold = gate();
+      const started = gate();
       const loading = cache.wrap('row:7', async () => {
+        started.release();
         await hold.opened;
         return 'old';
       });
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      // The loader runs once the fill has read the entry (a miss) and its generation: only
+      // then did the load start before the delete (a fixed 10 ms wait was not always enough).
+      await started.opened;
       await cache.delete('row:7');
       hold.release();
       expect(await loading).toBe('old');
